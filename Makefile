@@ -1,0 +1,29 @@
+# colachat: `make run` starts the service, `make test` sets up and runs every test.
+GO ?= go
+BIN := bin/colachat
+
+.PHONY: run build test setup test-go test-node lint fuzz-smoke
+
+run:
+	$(GO) run ./cmd/colachat
+
+build:
+	$(GO) build -o $(BIN) ./cmd/colachat
+	$(GO) build -o bin/socketio-conformance ./cmd/socketio-conformance
+
+# setup installs what the tests need on a fresh machine: Node packages and Debian's Chromium.
+setup:
+	./scripts/setup-test-deps.sh
+
+test: setup build lint test-go test-node
+
+lint:
+	test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
+	$(GO) vet ./...
+	./scripts/staticcheck.sh
+
+test-go:
+	$(GO) test -race -count=1 ./...
+
+test-node:
+	cd test && COLACHAT_BIN=$(CURDIR)/$(BIN) CONFORMANCE_BIN=$(CURDIR)/bin/socketio-conformance npm test
