@@ -1,0 +1,167 @@
+package redis
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"colachat/internal/chat"
+)
+
+// Presence is the cluster-wide chat.Presence. Each room is a hash of connID →
+// "node|chatter|joinedMillis". A node proves it is alive by refreshing a key with a short
+// expiry; entries of a node whose key has expired are ghosts, dropped by the scripts the
+// next time they read the room, so a dead node's sockets leave every online list and stop
+// counting against capacity within NodeTTL.
+//
+// The scripts read node keys they are not given in KEYS: fine on a single Redis (or a
+// primary with replicas), not on Redis Cluster, where rooms would need hash tags.
+type Presence struct {
+	rdb    goredis.UniversalClient
+	prefix string
+	node   string
+}
+
+var _ chat.Presence = (*Presence)(nil)
+
+func (p *Presence) roomKey(roomID string) string { return p.prefix + "presence:" + roomID }
+func (p *Presence) nodePrefix() string           { return p.prefix + "node:" }
+func (p *Presence) leftKey(roomID, chatterID string) string {
+	return p.prefix + "left:" + roomID + ":" + chatterID
+}
+
+// liveEntries is shared by the scripts: it walks a room, drops the entries of dead nodes,
+// and leaves in `live` a list of {chatter, joinedMillis} of the live ones.
+const liveEntries = `
+local live = {}
+local entries = redis.call('HGETALL', KEYS[1])
+for i = 1, #entries, 2 do
+  local node, chatter, joined = string.match(entries[i+1], '^([^|]*)|([^|]*)|(%d+)$')
+  if node == nil or redis.call('EXISTS', ARGV[1] .. node) == 0 then
+    redis.call('HDEL', KEYS[1], entries[i])
+  else
+    live[#live+1] = {chatter, joined, entries[i]}
+  end
+end
+`
+
+// tryAddScript: ARGV = nodePrefix, connID, value, chatterID, capacity.
+var tryAddScript = goredis.NewScript(liveEntries + `
+local seen, count, present = {}, 0, false
+for _, e in ipairs(live) do
+  if not seen[e[1]] then seen[e[1]] = true; count = count + 1 end
+  if e[1] == ARGV[4] then present = true end
+end
+local cap = tonumber(ARGV[5])
+if not present and cap > 0 and count >= cap then return 0 end
+redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
+return 1
+`)
+
+// removeScript: ARGV = nodePrefix, connID, chatterID. Returns 1 when the chatter still has
+// a live connection in the room.
+var removeScript = goredis.NewScript(`redis.call('HDEL', KEYS[1], ARGV[2])
+` + liveEntries + `
+for _, e in ipairs(live) do
+  if e[1] == ARGV[3] then return 1 end
+end
+return 0
+`)
+
+// onlineScript: ARGV = nodePrefix. Returns a flat list chatter, joinedMillis, ...
+var onlineScript = goredis.NewScript(liveEntries + `
+local out = {}
+for _, e in ipairs(live) do
+  out[#out+1] = e[1]
+  out[#out+1] = e[2]
+end
+return out
+`)
+
+func (p *Presence) TryAdd(ctx context.Context, roomID, chatterID, connID string, capacity int) (bool, error) {
+	value := p.node + "|" + chatterID + "|" + strconv.FormatInt(time.Now().UnixMilli(), 10)
+	n, err := tryAddScript.Run(ctx, p.rdb, []string{p.roomKey(roomID)},
+		p.nodePrefix(), connID, value, chatterID, capacity).Int()
+	if err != nil {
+		return false, fmt.Errorf("redis presence: add: %w", err)
+	}
+	return n == 1, nil
+}
+
+func (p *Presence) Remove(ctx context.Context, roomID, chatterID, connID string) (bool, error) {
+	n, err := removeScript.Run(ctx, p.rdb, []string{p.roomKey(roomID)}, p.nodePrefix(), connID, chatterID).Int()
+	if err != nil {
+		return false, fmt.Errorf("redis presence: remove: %w", err)
+	}
+	return n == 1, nil
+}
+
+func (p *Presence) Online(ctx context.Context, roomID string) ([]string, error) {
+	flat, err := onlineScript.Run(ctx, p.rdb, []string{p.roomKey(roomID)}, p.nodePrefix()).StringSlice()
+	if err != nil {
+		return nil, fmt.Errorf("redis presence: online: %w", err)
+	}
+	first := make(map[string]int64)
+	for i := 0; i+1 < len(flat); i += 2 {
+		joined, _ := strconv.ParseInt(flat[i+1], 10, 64)
+		if t, ok := first[flat[i]]; !ok || joined < t {
+			first[flat[i]] = joined
+		}
+	}
+	ids := make([]string, 0, len(first))
+	for id := range first {
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(i, j int) bool {
+		if first[ids[i]] != first[ids[j]] {
+			return first[ids[i]] < first[ids[j]]
+		}
+		return strings.Compare(ids[i], ids[j]) < 0
+	})
+	return ids, nil
+}
+
+func (p *Presence) IsOnline(ctx context.Context, roomID, chatterID string) (bool, error) {
+	ids, err := p.Online(ctx, roomID)
+	if err != nil {
+		return false, err
+	}
+	for _, id := range ids {
+		if id == chatterID {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// MarkLeft records that the chatter's last socket left the room; the mark lives for grace,
+// so a reload that lands on any node within it can tell (see TakeLeft).
+func (p *Presence) MarkLeft(ctx context.Context, roomID, chatterID string, grace time.Duration) error {
+	if err := p.rdb.Set(ctx, p.leftKey(roomID, chatterID), p.node, grace).Err(); err != nil {
+		return fmt.Errorf("redis presence: mark left: %w", err)
+	}
+	return nil
+}
+
+// TakeLeft removes the chatter's leave mark and reports whether there was one.
+func (p *Presence) TakeLeft(ctx context.Context, roomID, chatterID string) (bool, error) {
+	n, err := p.rdb.Del(ctx, p.leftKey(roomID, chatterID)).Result()
+	if err != nil {
+		return false, fmt.Errorf("redis presence: take left: %w", err)
+	}
+	return n == 1, nil
+}
+
+// HasLeft reports whether the chatter is within its leave grace.
+func (p *Presence) HasLeft(ctx context.Context, roomID, chatterID string) (bool, error) {
+	n, err := p.rdb.Exists(ctx, p.leftKey(roomID, chatterID)).Result()
+	if err != nil {
+		return false, fmt.Errorf("redis presence: has left: %w", err)
+	}
+	return n == 1, nil
+}

@@ -1,0 +1,431 @@
+// Package postgres is the PostgreSQL implementation of chat.Store, for deployments where
+// several colachat nodes share one database.
+package postgres
+
+import (
+	"context"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"colachat/internal/chat"
+)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// Store is a chat.Store on a pgx connection pool. Message appends are group-committed.
+type Store struct {
+	pool      *pgxpool.Pool
+	committer *committer
+}
+
+var _ chat.Store = (*Store)(nil)
+
+// Open connects to the database at url (postgres://...), applies pending migrations and
+// starts the group committer.
+func Open(ctx context.Context, url string) (*Store, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: parse url: %w", err)
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: connect: %w", err)
+	}
+	s := &Store{pool: pool}
+	if err := s.Migrate(ctx); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	s.committer = newCommitter(pool)
+	return s, nil
+}
+
+// Migrate applies, in order and each in its own transaction, the embedded migrations the
+// database has not seen yet. An advisory lock keeps nodes starting together from racing.
+func (s *Store) Migrate(ctx context.Context) error {
+	names, err := fs.Glob(migrationFiles, "migrations/*.sql")
+	if err != nil {
+		return fmt.Errorf("postgres: list migrations: %w", err)
+	}
+	sort.Strings(names)
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("postgres: migrate: %w", err)
+	}
+	defer conn.Release()
+	const lockKey = 0x636f6c61 // "cola"
+	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", lockKey); err != nil {
+		return fmt.Errorf("postgres: migrate lock: %w", err)
+	}
+	defer conn.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", lockKey) //nolint:errcheck // released with the session anyway
+	if _, err := conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())`); err != nil {
+		return fmt.Errorf("postgres: create schema_migrations: %w", err)
+	}
+	for _, name := range names {
+		version, err := strconv.Atoi(strings.SplitN(strings.TrimPrefix(name, "migrations/"), "_", 2)[0])
+		if err != nil {
+			return fmt.Errorf("postgres: migration %s: bad name", name)
+		}
+		body, err := migrationFiles.ReadFile(name)
+		if err != nil {
+			return fmt.Errorf("postgres: read %s: %w", name, err)
+		}
+		err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+			var applied bool
+			if err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = $1)", version).Scan(&applied); err != nil || applied {
+				return err
+			}
+			if _, err := tx.Exec(ctx, string(body)); err != nil {
+				return err
+			}
+			_, err := tx.Exec(ctx, "INSERT INTO schema_migrations (version) VALUES ($1)", version)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("postgres: migration %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// Close flushes pending appends, then closes the pool.
+func (s *Store) Close() error {
+	s.committer.close()
+	s.pool.Close()
+	return nil
+}
+
+// Ping reports whether the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.pool.Ping(ctx); err != nil {
+		return fmt.Errorf("postgres: ping: %w", err)
+	}
+	return nil
+}
+
+// ms truncates to the millisecond precision the contract's timestamps carry.
+func ms(t time.Time) time.Time { return t.UTC().Truncate(time.Millisecond) }
+
+func msPtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	v := ms(*t)
+	return &v
+}
+
+func notFound(err error, what string) error {
+	if errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Errorf("postgres: %s: %w", what, chat.ErrNotFound)
+	}
+	return fmt.Errorf("postgres: %s: %w", what, err)
+}
+
+const roomColumns = "id, title, namespace, password_hash, capacity, created_at, expires_at, is_password, is_expired"
+
+func scanRoom(row pgx.Row) (chat.Room, error) {
+	var r chat.Room
+	err := row.Scan(&r.ID, &r.Title, &r.Namespace, &r.PasswordHash, &r.Capacity, &r.CreatedAt, &r.ExpiresAt, &r.IsPassword, &r.IsExpired)
+	r.CreatedAt, r.ExpiresAt = r.CreatedAt.UTC(), r.ExpiresAt.UTC()
+	return r, err
+}
+
+func (s *Store) CreateRoom(ctx context.Context, r chat.Room) error {
+	_, err := s.pool.Exec(ctx, "INSERT INTO rooms ("+roomColumns+") VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)",
+		r.ID, r.Title, r.Namespace, r.PasswordHash, r.Capacity, ms(r.CreatedAt), ms(r.ExpiresAt), r.IsPassword, r.IsExpired)
+	if err != nil {
+		return fmt.Errorf("postgres: create room: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) Room(ctx context.Context, id string) (chat.Room, error) {
+	r, err := scanRoom(s.pool.QueryRow(ctx, "SELECT "+roomColumns+" FROM rooms WHERE id = $1", id))
+	if err != nil {
+		return chat.Room{}, notFound(err, "room "+id)
+	}
+	return r, nil
+}
+
+func (s *Store) Rooms(ctx context.Context) ([]chat.Room, error) {
+	return s.queryRooms(ctx, "SELECT "+roomColumns+" FROM rooms ORDER BY created_at DESC, id")
+}
+
+func (s *Store) ExpiredRooms(ctx context.Context, now time.Time) ([]chat.Room, error) {
+	return s.queryRooms(ctx, "SELECT "+roomColumns+" FROM rooms WHERE expires_at <= $1 AND NOT is_expired ORDER BY expires_at", ms(now))
+}
+
+func (s *Store) queryRooms(ctx context.Context, sql string, args ...any) ([]chat.Room, error) {
+	rows, err := s.pool.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: list rooms: %w", err)
+	}
+	rooms, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (chat.Room, error) { return scanRoom(row) })
+	if err != nil {
+		return nil, fmt.Errorf("postgres: list rooms: %w", err)
+	}
+	return rooms, nil
+}
+
+func (s *Store) MarkRoomExpired(ctx context.Context, id string) error {
+	tag, err := s.pool.Exec(ctx, "UPDATE rooms SET is_expired = TRUE WHERE id = $1", id)
+	if err != nil {
+		return fmt.Errorf("postgres: mark room expired: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("postgres: mark room %s expired: %w", id, chat.ErrNotFound)
+	}
+	return nil
+}
+
+func (s *Store) PurgeRooms(ctx context.Context, cutoff time.Time) (int, error) {
+	// Memberships and messages go with their room (ON DELETE CASCADE).
+	tag, err := s.pool.Exec(ctx, "DELETE FROM rooms WHERE expires_at <= $1", ms(cutoff))
+	if err != nil {
+		return 0, fmt.Errorf("postgres: purge rooms: %w", err)
+	}
+	return int(tag.RowsAffected()), nil
+}
+
+const chatterColumns = "id, nickname, token_hash, created_at, deleted_at, is_active"
+
+func scanChatter(row pgx.Row) (chat.Chatter, error) {
+	var c chat.Chatter
+	err := row.Scan(&c.ID, &c.Nickname, &c.TokenHash, &c.CreatedAt, &c.DeletedAt, &c.IsActive)
+	c.CreatedAt = c.CreatedAt.UTC()
+	if c.DeletedAt != nil {
+		d := c.DeletedAt.UTC()
+		c.DeletedAt = &d
+	}
+	return c, err
+}
+
+func (s *Store) CreateChatter(ctx context.Context, c chat.Chatter) error {
+	_, err := s.pool.Exec(ctx, "INSERT INTO chatters ("+chatterColumns+") VALUES ($1,$2,$3,$4,$5,$6)",
+		c.ID, c.Nickname, c.TokenHash, ms(c.CreatedAt), msPtr(c.DeletedAt), c.IsActive)
+	if err != nil {
+		return fmt.Errorf("postgres: create chatter: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) Chatter(ctx context.Context, id string) (chat.Chatter, error) {
+	c, err := scanChatter(s.pool.QueryRow(ctx, "SELECT "+chatterColumns+" FROM chatters WHERE id = $1", id))
+	if err != nil {
+		return chat.Chatter{}, notFound(err, "chatter "+id)
+	}
+	return c, nil
+}
+
+func (s *Store) Chatters(ctx context.Context, ids []string) ([]chat.Chatter, error) {
+	rows, err := s.pool.Query(ctx, "SELECT "+chatterColumns+" FROM chatters WHERE id = ANY($1)", ids)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: chatters: %w", err)
+	}
+	found, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (chat.Chatter, error) { return scanChatter(row) })
+	if err != nil {
+		return nil, fmt.Errorf("postgres: chatters: %w", err)
+	}
+	// Keep the caller's order, as online lists are ordered by the caller.
+	byID := make(map[string]chat.Chatter, len(found))
+	for _, c := range found {
+		byID[c.ID] = c
+	}
+	out := make([]chat.Chatter, 0, len(found))
+	for _, id := range ids {
+		if c, ok := byID[id]; ok {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
+func (s *Store) RenameChatter(ctx context.Context, id, nickname string) (chat.Chatter, error) {
+	c, err := scanChatter(s.pool.QueryRow(ctx, "UPDATE chatters SET nickname = $2 WHERE id = $1 RETURNING "+chatterColumns, id, nickname))
+	if err != nil {
+		return chat.Chatter{}, notFound(err, "rename chatter "+id)
+	}
+	return c, nil
+}
+
+func (s *Store) SetChatterActive(ctx context.Context, id string, active bool) error {
+	tag, err := s.pool.Exec(ctx, "UPDATE chatters SET is_active = $2 WHERE id = $1", id, active)
+	if err != nil {
+		return fmt.Errorf("postgres: set chatter active: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("postgres: set chatter %s active: %w", id, chat.ErrNotFound)
+	}
+	return nil
+}
+
+const roomChatterColumns = "id, room_id, chatter_id, joined_at, left_at, is_active"
+
+func scanRoomChatter(row pgx.Row) (chat.RoomChatter, error) {
+	var rc chat.RoomChatter
+	err := row.Scan(&rc.ID, &rc.RoomID, &rc.ChatterID, &rc.JoinedAt, &rc.LeftAt, &rc.IsActive)
+	rc.JoinedAt = rc.JoinedAt.UTC()
+	if rc.LeftAt != nil {
+		l := rc.LeftAt.UTC()
+		rc.LeftAt = &l
+	}
+	return rc, err
+}
+
+func (s *Store) JoinRoom(ctx context.Context, roomID, chatterID string, at time.Time) (chat.RoomChatter, bool, error) {
+	// xmax = 0 tells a fresh insert from an update of an existing row.
+	var inserted bool
+	var rc chat.RoomChatter
+	err := s.pool.QueryRow(ctx, `INSERT INTO room_chatters (room_id, chatter_id, joined_at, is_active)
+		VALUES ($1, $2, $3, TRUE)
+		ON CONFLICT (room_id, chatter_id) DO UPDATE SET is_active = TRUE, left_at = NULL, joined_at = EXCLUDED.joined_at
+		RETURNING `+roomChatterColumns+`, (xmax = 0)`, roomID, chatterID, ms(at)).
+		Scan(&rc.ID, &rc.RoomID, &rc.ChatterID, &rc.JoinedAt, &rc.LeftAt, &rc.IsActive, &inserted)
+	if err != nil {
+		return chat.RoomChatter{}, false, fmt.Errorf("postgres: join room: %w", err)
+	}
+	rc.JoinedAt = rc.JoinedAt.UTC()
+	return rc, inserted, nil
+}
+
+func (s *Store) LeaveRoom(ctx context.Context, roomID, chatterID string, at time.Time) error {
+	tag, err := s.pool.Exec(ctx, "UPDATE room_chatters SET is_active = FALSE, left_at = $3 WHERE room_id = $1 AND chatter_id = $2",
+		roomID, chatterID, ms(at))
+	if err != nil {
+		return fmt.Errorf("postgres: leave room: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("postgres: leave room %s: %w", roomID, chat.ErrNotFound)
+	}
+	return nil
+}
+
+func (s *Store) RoomChatters(ctx context.Context, roomID string) ([]chat.RoomChatter, error) {
+	rows, err := s.pool.Query(ctx, "SELECT "+roomChatterColumns+" FROM room_chatters WHERE room_id = $1 ORDER BY id", roomID)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: room chatters: %w", err)
+	}
+	rcs, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (chat.RoomChatter, error) { return scanRoomChatter(row) })
+	if err != nil {
+		return nil, fmt.Errorf("postgres: room chatters: %w", err)
+	}
+	return rcs, nil
+}
+
+func (s *Store) ActiveRooms(ctx context.Context, chatterID string) ([]string, error) {
+	rows, err := s.pool.Query(ctx, "SELECT room_id FROM room_chatters WHERE chatter_id = $1 AND is_active ORDER BY id", chatterID)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: active rooms: %w", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("postgres: active rooms: %w", err)
+	}
+	return ids, nil
+}
+
+// AppendMessage returns once the message is committed, in a transaction it may share with
+// other concurrent appends.
+func (s *Store) AppendMessage(ctx context.Context, m chat.Message) (chat.Message, error) {
+	m.SentAt = ms(m.SentAt)
+	id, err := s.committer.append(ctx, m)
+	if err != nil {
+		return chat.Message{}, err
+	}
+	m.ID = id
+	return m, nil
+}
+
+func (s *Store) FirstMessageID(ctx context.Context, roomID, chatterID string) (int64, error) {
+	var id *int64
+	err := s.pool.QueryRow(ctx, "SELECT min(id) FROM messages WHERE room_id = $1 AND chatter_id = $2", roomID, chatterID).Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("postgres: first message: %w", err)
+	}
+	if id == nil {
+		return 0, fmt.Errorf("postgres: first message of %s in %s: %w", chatterID, roomID, chat.ErrNotFound)
+	}
+	return *id, nil
+}
+
+const messageSelect = `SELECT m.id, m.type, m.content, m.sent_at, m.room_id, m.chatter_id, m.alert,
+	c.id, c.nickname, c.token_hash, c.created_at, c.deleted_at, c.is_active
+	FROM messages m LEFT JOIN chatters c ON c.id = m.chatter_id`
+
+func (s *Store) Messages(ctx context.Context, q chat.MessageQuery) ([]chat.Message, error) {
+	limit := q.Limit
+	if limit <= 0 {
+		limit = 20
+	}
+	var sql string
+	args := []any{q.RoomID, q.MinID, limit}
+	newestFirst := true
+	switch {
+	case q.Page >= 1:
+		sql = messageSelect + " WHERE m.room_id = $1 AND m.id >= $2 ORDER BY m.id DESC LIMIT $3 OFFSET $4"
+		args = append(args, (q.Page-1)*limit)
+	case q.Before > 0:
+		sql = messageSelect + " WHERE m.room_id = $1 AND m.id >= $2 AND m.id < $4 ORDER BY m.id DESC LIMIT $3"
+		args = append(args, q.Before)
+	default:
+		sql = messageSelect + " WHERE m.room_id = $1 AND m.id >= $2 AND m.id > $4 ORDER BY m.id ASC LIMIT $3"
+		args = append(args, q.After)
+		newestFirst = false
+	}
+	rows, err := s.pool.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: messages: %w", err)
+	}
+	msgs, err := pgx.CollectRows(rows, scanMessage)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: messages: %w", err)
+	}
+	if newestFirst {
+		for i, j := 0, len(msgs)-1; i < j; i, j = i+1, j-1 {
+			msgs[i], msgs[j] = msgs[j], msgs[i]
+		}
+	}
+	return msgs, nil
+}
+
+func scanMessage(row pgx.CollectableRow) (chat.Message, error) {
+	var m chat.Message
+	var alert []byte
+	var cID, cNick *string
+	var cToken []byte
+	var cCreated *time.Time
+	var cActive *bool
+	var cDeleted *time.Time
+	if err := row.Scan(&m.ID, &m.Type, &m.Content, &m.SentAt, &m.RoomID, &m.ChatterID, &alert,
+		&cID, &cNick, &cToken, &cCreated, &cDeleted, &cActive); err != nil {
+		return m, err
+	}
+	m.SentAt = m.SentAt.UTC()
+	m.Chatter.ID = m.ChatterID
+	if cID != nil {
+		m.Chatter = chat.Chatter{ID: *cID, Nickname: *cNick, TokenHash: cToken, CreatedAt: cCreated.UTC(), IsActive: *cActive}
+		if cDeleted != nil {
+			d := cDeleted.UTC()
+			m.Chatter.DeletedAt = &d
+		}
+	}
+	if alert != nil {
+		m.Alert = new(chat.Alert)
+		if err := json.Unmarshal(alert, m.Alert); err != nil {
+			return m, fmt.Errorf("alert of message %d: %w", m.ID, err)
+		}
+	}
+	return m, nil
+}

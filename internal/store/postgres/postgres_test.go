@@ -1,0 +1,75 @@
+package postgres
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"net/url"
+	"os"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"colachat/internal/chat"
+	"colachat/internal/store/storetest"
+)
+
+// testURL is the server the suite runs against; .ci/run starts it on a fresh machine.
+func testURL() string {
+	if u := os.Getenv("COLACHAT_TEST_POSTGRES_URL"); u != "" {
+		return u
+	}
+	return "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+}
+
+// openIsolated opens a Store in a schema of its own, dropped when the test ends, so tests
+// never see each other's rows.
+func openIsolated(t *testing.T) *Store {
+	t.Helper()
+	ctx := context.Background()
+	admin, err := pgx.Connect(ctx, testURL())
+	if err != nil {
+		if os.Getenv("CI") == "" {
+			t.Skipf("PostgreSQL not reachable at %s (run scripts/services.sh): %v", testURL(), err)
+		}
+		t.Fatalf("PostgreSQL not reachable at %s: %v", testURL(), err)
+	}
+	b := make([]byte, 6)
+	rand.Read(b)
+	schema := "colachat_test_" + hex.EncodeToString(b)
+	if _, err := admin.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		admin.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
+		admin.Close(context.Background())
+	})
+	u, err := url.Parse(testURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	s, err := Open(ctx, u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestStoreSuite(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) chat.Store {
+		return openIsolated(t)
+	})
+}
+
+func TestMigrateIsIdempotent(t *testing.T) {
+	s := openIsolated(t)
+	defer s.Close()
+	for i := 0; i < 2; i++ {
+		if err := s.Migrate(context.Background()); err != nil {
+			t.Fatalf("migrate run %d: %v", i+1, err)
+		}
+	}
+}
