@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"net/url"
 	"os"
+	"sync"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -25,6 +26,12 @@ func testURL() string {
 // openIsolated opens a Store in a schema of its own, dropped when the test ends, so tests
 // never see each other's rows.
 func openIsolated(t *testing.T) *Store {
+	s, _ := openIsolatedURL(t)
+	return s
+}
+
+// openIsolatedURL also returns the URL, for reopening the same schema.
+func openIsolatedURL(t *testing.T) (*Store, string) {
 	t.Helper()
 	ctx := context.Background()
 	admin, err := pgx.Connect(ctx, testURL())
@@ -55,13 +62,28 @@ func openIsolated(t *testing.T) *Store {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return s
+	return s, u.String()
 }
 
 func TestStoreSuite(t *testing.T) {
+	var mu sync.Mutex
+	urls := map[chat.Store]string{}
 	storetest.Run(t, func(t *testing.T) chat.Store {
-		return openIsolated(t)
-	})
+		s, u := openIsolatedURL(t)
+		mu.Lock()
+		urls[s] = u
+		mu.Unlock()
+		return s
+	}, storetest.WithReopen(func(t *testing.T, closed chat.Store) chat.Store {
+		mu.Lock()
+		u := urls[closed]
+		mu.Unlock()
+		s, err := Open(context.Background(), u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}))
 }
 
 func TestMigrateIsIdempotent(t *testing.T) {

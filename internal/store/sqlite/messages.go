@@ -1,0 +1,115 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"colachat/internal/chat"
+)
+
+// FirstMessageID returns the id of the chatter's first message in the room.
+func (s *Store) FirstMessageID(ctx context.Context, roomID, chatterID string) (int64, error) {
+	var id sql.NullInt64
+	err := s.reader.QueryRowContext(ctx, firstMessageQuery, roomID, chatterID).Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: first message of %q in %q: %w", chatterID, roomID, err)
+	}
+	if !id.Valid {
+		return 0, fmt.Errorf("sqlite: first message of %q in %q: %w", chatterID, roomID, chat.ErrNotFound)
+	}
+	return id.Int64, nil
+}
+
+const messageSelect = `SELECT m.id, m.type, m.content, m.sent_at, m.room_id, m.chatter_id,
+		m.alert_kind, m.alert_nickname, m.alert_new_nickname,
+		c.id, c.nickname, c.token_hash, c.created_at, c.deleted_at, c.is_active
+	FROM messages m JOIN chatters c ON c.id = m.chatter_id`
+
+// The three windows of MessageQuery; the args are room, MinID, then the window's own.
+const (
+	pageQuery   = messageSelect + ` WHERE m.room_id = ? AND m.id >= ? ORDER BY m.id DESC LIMIT ? OFFSET ?`
+	beforeQuery = messageSelect + ` WHERE m.room_id = ? AND m.id >= ? AND m.id < ? ORDER BY m.id DESC LIMIT ?`
+	afterQuery  = messageSelect + ` WHERE m.room_id = ? AND m.id >= ? AND m.id > ? ORDER BY m.id LIMIT ?`
+)
+
+const firstMessageQuery = `SELECT min(id) FROM messages WHERE room_id = ? AND chatter_id = ?`
+
+// Messages returns a window of the room's messages per q, oldest first, each with its
+// chatter.
+func (s *Store) Messages(ctx context.Context, q chat.MessageQuery) ([]chat.Message, error) {
+	if q.Limit <= 0 {
+		return nil, fmt.Errorf("sqlite: messages: limit %d: must be positive", q.Limit)
+	}
+	var (
+		query  string
+		args   []any
+		newest bool // the query walks backwards and the result must be reversed
+	)
+	switch {
+	case q.Page >= 1:
+		query = pageQuery
+		args = []any{q.RoomID, q.MinID, q.Limit, int64(q.Page-1) * int64(q.Limit)}
+		newest = true
+	case q.Before > 0:
+		query = beforeQuery
+		args = []any{q.RoomID, q.MinID, q.Before, q.Limit}
+		newest = true
+	default:
+		query = afterQuery
+		args = []any{q.RoomID, q.MinID, q.After, q.Limit}
+	}
+	msgs, err := s.queryMessages(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: messages of %q: %w", q.RoomID, err)
+	}
+	if newest {
+		for i, j := 0, len(msgs)-1; i < j; i, j = i+1, j-1 {
+			msgs[i], msgs[j] = msgs[j], msgs[i]
+		}
+	}
+	return msgs, nil
+}
+
+func (s *Store) queryMessages(ctx context.Context, query string, args ...any) ([]chat.Message, error) {
+	rows, err := s.reader.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	msgs := []chat.Message{}
+	for rows.Next() {
+		m, err := scanMessage(rows)
+		if err != nil {
+			return nil, err
+		}
+		msgs = append(msgs, m)
+	}
+	return msgs, rows.Err()
+}
+
+func scanMessage(rows *sql.Rows) (chat.Message, error) {
+	var (
+		m                   chat.Message
+		typ                 string
+		sent, created       int64
+		kind, nick, newNick sql.NullString
+		deleted             sql.NullInt64
+		token               []byte
+	)
+	err := rows.Scan(&m.ID, &typ, &m.Content, &sent, &m.RoomID, &m.ChatterID, &kind, &nick, &newNick,
+		&m.Chatter.ID, &m.Chatter.Nickname, &token, &created, &deleted, &m.Chatter.IsActive)
+	if err != nil {
+		return chat.Message{}, err
+	}
+	m.Type = chat.MessageType(typ)
+	m.SentAt = fromMillis(sent)
+	if kind.Valid {
+		m.Alert = &chat.Alert{Kind: chat.AlertKind(kind.String), Nickname: nick.String, NewNickname: newNick.String}
+	}
+	if len(token) > 0 {
+		m.Chatter.TokenHash = token
+	}
+	m.Chatter.CreatedAt, m.Chatter.DeletedAt = fromMillis(created), fromNullMillis(deleted)
+	return m, nil
+}

@@ -1,0 +1,355 @@
+package sqlite_test
+
+import (
+	"bufio"
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"colachat/internal/chat"
+	"colachat/internal/store/sqlite"
+	"colachat/internal/store/storetest"
+)
+
+func TestMain(m *testing.M) {
+	if os.Getenv(crashEnv) != "" {
+		os.Exit(runCrashWriter(os.Getenv(crashEnv)))
+	}
+	goleak.VerifyTestMain(m)
+}
+
+func openFile(t testing.TB, path string, opts ...sqlite.Option) *sqlite.Store {
+	t.Helper()
+	s, err := sqlite.Open(context.Background(), path, opts...)
+	if err != nil {
+		t.Fatalf("Open(%q): %v", path, err)
+	}
+	return s
+}
+
+func TestStoreSuite(t *testing.T) {
+	storetest.Run(t,
+		func(t *testing.T) chat.Store { return openFile(t, filepath.Join(t.TempDir(), "chat.db")) },
+		storetest.WithReopen(func(t *testing.T, closed chat.Store) chat.Store {
+			return openFile(t, closed.(*sqlite.Store).Path())
+		}),
+	)
+}
+
+// The suite again with commits that never wait for more appends: batching then comes only
+// from appends queueing up behind a commit in progress.
+func TestStoreSuiteNoBatchWait(t *testing.T) {
+	storetest.Run(t,
+		func(t *testing.T) chat.Store {
+			return openFile(t, filepath.Join(t.TempDir(), "chat.db"), sqlite.WithBatch(16, 0))
+		},
+		storetest.WithReopen(func(t *testing.T, closed chat.Store) chat.Store {
+			return openFile(t, closed.(*sqlite.Store).Path(), sqlite.WithBatch(16, 0))
+		}),
+	)
+}
+
+func TestOpenNeedsAFile(t *testing.T) {
+	for _, path := range []string{"", ":memory:"} {
+		if s, err := sqlite.Open(context.Background(), path); err == nil {
+			s.Close()
+			t.Errorf("Open(%q): got no error, want one", path)
+		}
+	}
+}
+
+func TestMigrate(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "chat.db")
+	s := openFile(t, path)
+	ctx := context.Background()
+	for i := range 2 {
+		if err := s.Migrate(ctx); err != nil {
+			t.Fatalf("Migrate run %d: %v", i+1, err)
+		}
+	}
+	v, err := s.SchemaVersion(ctx)
+	if err != nil {
+		t.Fatalf("SchemaVersion: %v", err)
+	}
+	if v != 1 {
+		t.Errorf("SchemaVersion: got %d, want 1", v)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+
+	// Inspect the file with a connection of our own.
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var applied int
+	if err := db.QueryRow(`SELECT count(*) FROM schema_migrations`).Scan(&applied); err != nil {
+		t.Fatal(err)
+	}
+	if applied != 1 {
+		t.Errorf("schema_migrations rows after three migrations runs: got %d, want 1", applied)
+	}
+	var mode string
+	if err := db.QueryRow(`PRAGMA journal_mode`).Scan(&mode); err != nil {
+		t.Fatal(err)
+	}
+	if mode != "wal" {
+		t.Errorf("journal_mode: got %q, want wal", mode)
+	}
+	for _, index := range []string{"messages_room_id", "messages_room_chatter", "rooms_expires_at", "room_chatters_room_chatter"} {
+		var n int
+		if err := db.QueryRow(`SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = ?`, index).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n != 1 {
+			t.Errorf("index %s: got %d, want 1", index, n)
+		}
+	}
+}
+
+func TestErrorsNameTheStore(t *testing.T) {
+	s := openFile(t, filepath.Join(t.TempDir(), "chat.db"))
+	defer s.Close()
+	_, err := s.Room(context.Background(), "missing")
+	if err == nil || !strings.HasPrefix(err.Error(), "sqlite: ") {
+		t.Errorf("Room of a missing id: got %v, want an error starting with %q", err, "sqlite: ")
+	}
+	_, err = s.AppendMessage(context.Background(), chat.Message{Type: chat.TypeMessage, RoomID: "missing", ChatterID: "missing"})
+	if !strings.HasPrefix(fmt.Sprint(err), "sqlite: append message: ") {
+		t.Errorf("AppendMessage to a missing room: got %v, want an error starting with %q", err, "sqlite: append message: ")
+	}
+}
+
+func TestGroupCommitBatches(t *testing.T) {
+	s := openFile(t, filepath.Join(t.TempDir(), "chat.db"), sqlite.WithBatch(64, 5*time.Millisecond))
+	defer s.Close()
+	ctx := context.Background()
+	r := chat.Room{ID: "r", Title: "t", Namespace: "anonymous", Capacity: 2, CreatedAt: time.Now(), ExpiresAt: time.Now().Add(time.Hour)}
+	c := chat.Chatter{ID: "c", Nickname: "n", CreatedAt: time.Now(), IsActive: true}
+	if err := s.CreateRoom(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateChatter(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	const n = 64
+	errs := make(chan error, n)
+	for range n {
+		go func() {
+			_, err := s.AppendMessage(ctx, chat.Message{Type: chat.TypeMessage, Content: "x", SentAt: time.Now(), RoomID: "r", ChatterID: "c", Chatter: c})
+			errs <- err
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	st := s.Stats()
+	if st.Messages != n {
+		t.Errorf("Stats().Messages: got %d, want %d", st.Messages, n)
+	}
+	if st.Batches >= n {
+		t.Errorf("Stats().Batches: got %d transactions for %d concurrent appends, want fewer", st.Batches, n)
+	}
+}
+
+// crashEnv makes the test binary a writer that appends until it is killed (see
+// TestKilledProcessLosesNoAckedMessage).
+const crashEnv = "COLACHAT_SQLITE_CRASH_WRITER"
+
+// runCrashWriter appends from several goroutines and prints each acknowledged id, one a
+// line, only after AppendMessage has returned it.
+func runCrashWriter(path string) int {
+	ctx := context.Background()
+	s, err := sqlite.Open(ctx, path)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	now := time.Now()
+	c := chat.Chatter{ID: "c", Nickname: "n", CreatedAt: now, IsActive: true}
+	if err := s.CreateRoom(ctx, chat.Room{ID: "r", Title: "t", Namespace: "anonymous", Capacity: 2, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	if err := s.CreateChatter(ctx, c); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	acks := make(chan int64, 1024)
+	for w := range 8 {
+		go func() {
+			for i := 0; ; i++ {
+				m, err := s.AppendMessage(ctx, chat.Message{Type: chat.TypeMessage, Content: fmt.Sprintf("w%d m%d", w, i), SentAt: time.Now(), RoomID: "r", ChatterID: "c", Chatter: c})
+				if err != nil {
+					fmt.Fprintln(os.Stderr, err)
+					os.Exit(1)
+				}
+				acks <- m.ID
+			}
+		}()
+	}
+	out := bufio.NewWriter(os.Stdout)
+	for id := range acks {
+		fmt.Fprintln(out, id)
+		if len(acks) == 0 {
+			out.Flush()
+		}
+	}
+	return 0
+}
+
+// TestKilledProcessLosesNoAckedMessage kills (SIGKILL) a process in the middle of appending
+// and checks that every id it had been given is in the file.
+func TestKilledProcessLosesNoAckedMessage(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a child process")
+	}
+	path := filepath.Join(t.TempDir(), "chat.db")
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), crashEnv+"="+path)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var acked []int64
+	lines := bufio.NewScanner(stdout)
+	for lines.Scan() {
+		id, err := strconv.ParseInt(lines.Text(), 10, 64)
+		if err != nil {
+			t.Fatalf("child wrote %q: %v", lines.Text(), err)
+		}
+		acked = append(acked, id)
+		if len(acked) == 2000 {
+			if err := cmd.Process.Kill(); err != nil {
+				t.Fatal(err)
+			}
+			break
+		}
+	}
+	// Ids the child printed before it died count as acknowledged too.
+	for lines.Scan() {
+		if id, err := strconv.ParseInt(lines.Text(), 10, 64); err == nil {
+			acked = append(acked, id)
+		}
+	}
+	cmd.Wait()
+	if len(acked) < 2000 {
+		t.Fatalf("child stopped after %d acks: %s", len(acked), stderr.String())
+	}
+
+	s := openFile(t, path)
+	defer s.Close()
+	var stored []int64
+	after := int64(0)
+	for {
+		page, err := s.Messages(context.Background(), chat.MessageQuery{RoomID: "r", After: after, Limit: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page) == 0 {
+			break
+		}
+		for _, m := range page {
+			stored = append(stored, m.ID)
+		}
+		after = page[len(page)-1].ID
+	}
+	missing := 0
+	for _, id := range acked {
+		if _, found := slices.BinarySearch(stored, id); !found {
+			missing++
+		}
+	}
+	if missing > 0 {
+		t.Errorf("after kill -9: %d of %d acknowledged messages missing (%d stored)", missing, len(acked), len(stored))
+	}
+}
+
+// BenchmarkAppendMessageParallel measures group-commit throughput: every goroutine appends
+// and waits for its commit, as every socket does.
+func BenchmarkAppendMessageParallel(b *testing.B) {
+	for _, wait := range []time.Duration{0, time.Millisecond} {
+		b.Run(fmt.Sprintf("wait=%s", wait), func(b *testing.B) {
+			s := openFile(b, filepath.Join(b.TempDir(), "chat.db"), sqlite.WithBatch(256, wait))
+			defer s.Close()
+			ctx := context.Background()
+			now := time.Now()
+			c := chat.Chatter{ID: "c", Nickname: "n", CreatedAt: now, IsActive: true}
+			if err := s.CreateRoom(ctx, chat.Room{ID: "r", Title: "t", Namespace: "anonymous", Capacity: 2, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
+				b.Fatal(err)
+			}
+			if err := s.CreateChatter(ctx, c); err != nil {
+				b.Fatal(err)
+			}
+			m := chat.Message{Type: chat.TypeMessage, Content: strings.Repeat("가", 40), SentAt: now, RoomID: "r", ChatterID: "c", Chatter: c}
+			var failed atomic.Int64
+			b.SetParallelism(64) // many sockets per core
+			b.ResetTimer()
+			start := time.Now()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if _, err := s.AppendMessage(ctx, m); err != nil {
+						failed.Add(1)
+					}
+				}
+			})
+			elapsed := time.Since(start)
+			b.StopTimer()
+			if failed.Load() > 0 {
+				b.Fatalf("%d appends failed", failed.Load())
+			}
+			st := s.Stats()
+			b.ReportMetric(float64(b.N)/elapsed.Seconds(), "msgs/s")
+			if st.Batches > 0 {
+				b.ReportMetric(float64(st.Messages)/float64(st.Batches), "msgs/commit")
+			}
+		})
+	}
+}
+
+// BenchmarkAppendMessageSerial is one appender alone: the cost of one commit (an fsync)
+// plus, with a batch wait, the time spent waiting for company that never comes.
+func BenchmarkAppendMessageSerial(b *testing.B) {
+	for _, wait := range []time.Duration{0, time.Millisecond} {
+		b.Run(fmt.Sprintf("wait=%s", wait), func(b *testing.B) {
+			s := openFile(b, filepath.Join(b.TempDir(), "chat.db"), sqlite.WithBatch(256, wait))
+			defer s.Close()
+			ctx := context.Background()
+			now := time.Now()
+			c := chat.Chatter{ID: "c", Nickname: "n", CreatedAt: now, IsActive: true}
+			if err := s.CreateRoom(ctx, chat.Room{ID: "r", Title: "t", Namespace: "anonymous", Capacity: 2, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
+				b.Fatal(err)
+			}
+			if err := s.CreateChatter(ctx, c); err != nil {
+				b.Fatal(err)
+			}
+			m := chat.Message{Type: chat.TypeMessage, Content: "hello", SentAt: now, RoomID: "r", ChatterID: "c", Chatter: c}
+			b.ResetTimer()
+			for b.Loop() {
+				if _, err := s.AppendMessage(ctx, m); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
