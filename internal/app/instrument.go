@@ -1,0 +1,46 @@
+package app
+
+import (
+	"context"
+	"net/http"
+	"net/netip"
+	"slices"
+	"time"
+
+	"colachat/internal/chat"
+	"colachat/internal/config"
+)
+
+// meter is what the app feeds its metrics; *metrics.Metrics is one.
+type meter interface {
+	ObserveCommit(d time.Duration)
+	MessageIn()
+	Middleware(next http.Handler) http.Handler
+}
+
+// instrumentedStore times every append (it returns once the message is committed) and
+// counts the chatters' messages.
+type instrumentedStore struct {
+	chat.Store
+	m meter
+}
+
+func instrumentStore(s chat.Store, m meter) chat.Store {
+	return instrumentedStore{Store: s, m: m}
+}
+
+func (s instrumentedStore) AppendMessage(ctx context.Context, msg chat.Message) (chat.Message, error) {
+	start := time.Now()
+	stored, err := s.Store.AppendMessage(ctx, msg)
+	if err == nil {
+		s.m.ObserveCommit(time.Since(start))
+		if msg.Type == chat.TypeMessage {
+			s.m.MessageIn()
+		}
+	}
+	return stored, err
+}
+
+func exempt(cfg config.Config, ip netip.Addr) bool {
+	return slices.ContainsFunc(cfg.RateLimitExempt, func(p netip.Prefix) bool { return p.Contains(ip) })
+}

@@ -1,0 +1,18 @@
+package app
+
+import (
+	"net/http"
+
+	"colachat/internal/metrics"
+)
+
+// newMeter creates the Prometheus collectors on a registry of this App (no global one)
+// and the handler that exposes them.
+func newMeter() (meter, http.Handler, error) {
+	reg := metrics.NewRegistry()
+	m, err := metrics.New(reg)
+	if err != nil {
+		return nil, nil, err
+	}
+	return m, metrics.Handler(reg), nil
+}

@@ -1,0 +1,52 @@
+package chat
+
+import "context"
+
+// EventKind names what a broker Event tells the socket side to do.
+type EventKind string
+
+const (
+	EventMessage  EventKind = "message"  // a chatter's message: emit "sendMessage"
+	EventAlert    EventKind = "alert"    // an alert: emit "sendAlert"
+	EventChatters EventKind = "chatters" // the online list: emit "returnChatters"
+	EventExpired  EventKind = "expired"  // emit "roomExpired" {roomId}, then remove the room's sockets
+	EventTyping   EventKind = "typing"   // emit "typing" to the room but the typer's sockets
+)
+
+// Event is what the service publishes for the socket side of every node.
+// Chatters and the embedded Message.Chatter never carry a token hash.
+type Event struct {
+	Kind      EventKind
+	RoomID    string
+	Namespace string
+	Message   *Message     // EventMessage, EventAlert
+	Chatters  []Chatter    // EventChatters
+	Typing    *TypingEvent // EventTyping
+}
+
+// TypingEvent says who is typing.
+type TypingEvent struct {
+	ChatterID string
+	Nickname  string
+}
+
+// Broker fans events out to every node (in-process, or Redis for a cluster).
+type Broker interface {
+	// Publish delivers ev to every subscriber, on every node. Subscribers must not block.
+	Publish(ctx context.Context, ev Event) error
+	// Subscribe registers fn for every event published from now on.
+	Subscribe(fn func(Event)) (unsubscribe func())
+}
+
+// Presence tracks which sockets (connections) each chatter has in each room, across nodes.
+type Presence interface {
+	// TryAdd records connID for the chatter in the room, unless the chatter is not online yet
+	// and the room already holds capacity chatters (capacity <= 0: no limit). A chatter
+	// already online is not counted twice. The check and the add are one atomic step.
+	TryAdd(ctx context.Context, roomID, chatterID, connID string, capacity int) (added bool, err error)
+	// Remove forgets connID and reports whether the chatter still has a connection there.
+	Remove(ctx context.Context, roomID, chatterID, connID string) (chatterStillOnline bool, err error)
+	// Online lists the ids of the chatters online in the room, earliest arrival first.
+	Online(ctx context.Context, roomID string) ([]string, error)
+	IsOnline(ctx context.Context, roomID, chatterID string) (bool, error)
+}

@@ -1,0 +1,53 @@
+package chat
+
+import (
+	"context"
+	"fmt"
+)
+
+// Rename changes a chatter's nickname and, in every room where it is active, stores and
+// publishes the rename alert and the new online list.
+func (s *Service) Rename(ctx context.Context, chatterID, token, nickname string) (Chatter, error) {
+	if err := checkText("nickname", nickname, MaxNickname); err != nil {
+		return Chatter{}, err
+	}
+	c, found, err := s.userChatter(ctx, chatterID)
+	if err != nil {
+		return Chatter{}, err
+	}
+	if !found {
+		return Chatter{}, newError(CodeChatterNotFound, "")
+	}
+	if s.strict() && !tokenMatches(token, c.TokenHash) {
+		return Chatter{}, newError(CodeForbidden, "")
+	}
+	if nickname == c.Nickname {
+		return publicChatter(c), nil
+	}
+	old := c.Nickname
+	renamed, err := s.store.RenameChatter(ctx, c.ID, nickname)
+	if err != nil {
+		return Chatter{}, fmt.Errorf("rename chatter: %w", err)
+	}
+	rooms, err := s.store.ActiveRooms(ctx, c.ID)
+	if err != nil {
+		return Chatter{}, fmt.Errorf("active rooms: %w", err)
+	}
+	for _, roomID := range rooms {
+		room, err := s.room(ctx, roomID)
+		if err != nil {
+			return Chatter{}, err
+		}
+		if room.Expired(s.now()) {
+			continue
+		}
+		a := Alert{Kind: AlertRename, Nickname: old, NewNickname: nickname}
+		if _, err := s.appendAlert(ctx, room, renamed, a); err != nil {
+			return Chatter{}, err
+		}
+		if err := s.PublishOnline(ctx, room.ID); err != nil {
+			s.log.Warn("publish online chatters", "room", room.ID, "err", err)
+		}
+	}
+	return publicChatter(renamed), nil
+}

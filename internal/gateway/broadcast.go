@@ -1,0 +1,124 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"strconv"
+	"sync/atomic"
+
+	"colachat/internal/chat"
+	"colachat/internal/socketio"
+	"colachat/internal/wire"
+)
+
+// offsetTracker gives every broadcast a recovery offset that is a message id: messages
+// carry their own, other events the highest message id this node has broadcast, so a
+// client's last offset always says which messages it has seen.
+type offsetTracker struct{ max atomic.Int64 }
+
+func (o *offsetTracker) message(id int64) string {
+	for {
+		cur := o.max.Load()
+		if id <= cur || o.max.CompareAndSwap(cur, id) {
+			break
+		}
+	}
+	return strconv.FormatInt(id, 10)
+}
+
+// current is "" until this node has broadcast a message: socketio then makes up an offset
+// that no recovery accepts, rather than one that would replay a whole history.
+func (o *offsetTracker) current() string {
+	max := o.max.Load()
+	if max == 0 {
+		return ""
+	}
+	return strconv.FormatInt(max, 10)
+}
+
+// onEvent turns a broker event into one encoded broadcast per local namespace. It runs in
+// the publisher's goroutine (possibly under a service lock): it only encodes and enqueues,
+// and defers any service call.
+func (g *Gateway) onEvent(ev chat.Event) {
+	nsps := g.namespaces(ev.Namespace)
+	if len(nsps) == 0 {
+		return
+	}
+	switch ev.Kind {
+	case chat.EventMessage, chat.EventAlert:
+		if ev.Message == nil {
+			return
+		}
+		name := "sendMessage"
+		if ev.Kind == chat.EventAlert {
+			name = "sendAlert"
+		}
+		offset := g.offsets.message(ev.Message.ID)
+		g.emit(nsps, ev.RoomID, "", offset, name, wire.FromMessage(*ev.Message))
+	case chat.EventChatters:
+		g.emit(nsps, ev.RoomID, "", g.offsets.current(), "returnChatters", wire.FromChatters(ev.Chatters))
+	case chat.EventTyping:
+		if ev.Typing == nil {
+			return
+		}
+		payload := typingPayload{RoomID: ev.RoomID, ChatterID: ev.Typing.ChatterID, Nickname: ev.Typing.Nickname}
+		g.emit(nsps, ev.RoomID, chatterRoom(ev.RoomID, ev.Typing.ChatterID), g.offsets.current(), "typing", payload)
+	case chat.EventExpired:
+		g.emit(nsps, ev.RoomID, "", g.offsets.current(), "roomExpired", roomPayloadOut{RoomID: ev.RoomID})
+		for _, n := range nsps {
+			g.evict(n, ev.RoomID)
+		}
+	}
+}
+
+type typingPayload struct {
+	RoomID    string `json:"roomId"`
+	ChatterID string `json:"chatterId"`
+	Nickname  string `json:"nickname"`
+}
+
+type roomPayloadOut struct {
+	RoomID string `json:"roomId"`
+}
+
+// emit encodes v once and broadcasts it to the room in every namespace.
+func (g *Gateway) emit(nsps []*socketio.Namespace, roomID, except, offset, event string, v any) {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		g.log.Error("encode broadcast", "event", event, "err", err)
+		return
+	}
+	for _, n := range nsps {
+		b := n.To(roomID).Offset(offset)
+		if except != "" {
+			b = b.Except(except)
+		}
+		if err := b.Emit(event, json.RawMessage(raw)); err != nil {
+			g.log.Warn("broadcast", "event", event, "room", roomID, "err", err)
+		}
+	}
+}
+
+// evict removes this node's sockets from an expired room; their leaves are made later,
+// outside the broker callback.
+func (g *Gateway) evict(n *socketio.Namespace, roomID string) {
+	for _, sid := range n.Adapter().Sockets([]string{roomID}) {
+		s := n.Socket(sid)
+		c := g.connOf(sid)
+		if s == nil || c == nil || c.sock != s {
+			continue
+		}
+		m, ok := c.remove(roomID)
+		s.Leave(roomID)
+		if !ok {
+			continue
+		}
+		s.Leave(chatterRoom(roomID, m.ChatterID))
+		connID := c.id
+		g.later(func(ctx context.Context) {
+			if err := g.svc.Leave(ctx, roomID, m.ChatterID, connID); err != nil {
+				g.log.Warn("leave expired room", "room", roomID, "err", err)
+			}
+		})
+	}
+}

@@ -1,0 +1,178 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"colachat/internal/chat"
+	"colachat/internal/socketio"
+	"colachat/internal/wire"
+)
+
+// maxMissed bounds the messages replayed on a recovery; a client that missed more starts a
+// new session and reloads its history.
+const maxMissed = 1000
+
+// SessionStore is the socketio.SessionStore for connection state recovery. Sessions (a
+// socket's id, rooms and memberships, no secrets) are kept in memory and can be carried
+// over a graceful restart with Persist and Restore; the missed messages come from the
+// message store (offsets are message ids), so nothing is buffered per broadcast.
+type SessionStore struct {
+	svc    *chat.Service
+	maxAge time.Duration
+	now    func() time.Time
+
+	mu       sync.Mutex
+	sessions map[string]socketio.Session
+}
+
+// NewSessionStore keeps sessions for maxAge. Pass it as socketio.RecoveryOptions.Sessions.
+func NewSessionStore(svc *chat.Service, maxAge time.Duration) *SessionStore {
+	return &SessionStore{svc: svc, maxAge: maxAge, now: time.Now, sessions: make(map[string]socketio.Session)}
+}
+
+// Save implements socketio.SessionStore.
+func (st *SessionStore) Save(_ context.Context, s socketio.Session) error {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.pruneLocked()
+	st.sessions[s.PID] = s
+	return nil
+}
+
+// Take implements socketio.SessionStore.
+func (st *SessionStore) Take(_ context.Context, pid string) (socketio.Session, error) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	s, ok := st.sessions[pid]
+	delete(st.sessions, pid)
+	if !ok || st.now().Sub(s.DisconnectedAt) > st.maxAge {
+		return socketio.Session{}, socketio.ErrSessionNotFound
+	}
+	return s, nil
+}
+
+func (st *SessionStore) pruneLocked() {
+	for pid, s := range st.sessions {
+		if st.now().Sub(s.DisconnectedAt) > st.maxAge {
+			delete(st.sessions, pid)
+		}
+	}
+}
+
+// Len is the number of sessions kept.
+func (st *SessionStore) Len() int {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return len(st.sessions)
+}
+
+// Persist writes the live sessions to path (mode 0600), for Restore after a restart. Call
+// it after the socket server has closed (which saves every socket's session).
+func (st *SessionStore) Persist(path string) error {
+	st.mu.Lock()
+	st.pruneLocked()
+	list := make([]socketio.Session, 0, len(st.sessions))
+	for _, s := range st.sessions {
+		list = append(list, s)
+	}
+	st.mu.Unlock()
+	data, err := json.Marshal(list)
+	if err != nil {
+		return fmt.Errorf("encode sessions: %w", err)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".sessions-*")
+	if err != nil {
+		return fmt.Errorf("persist sessions: %w", err)
+	}
+	defer os.Remove(tmp.Name()) // a no-op once renamed
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("persist sessions: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("persist sessions: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("persist sessions: %w", err)
+	}
+	return nil
+}
+
+// Restore loads the sessions Persist wrote to path and removes the file (sessions are
+// taken once). A missing file is no error.
+func (st *SessionStore) Restore(path string) error {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("restore sessions: %w", err)
+	}
+	var list []socketio.Session
+	if err := json.Unmarshal(data, &list); err != nil {
+		return fmt.Errorf("restore sessions %s: %w", path, err)
+	}
+	st.mu.Lock()
+	for _, s := range list {
+		if s.PID != "" {
+			st.sessions[s.PID] = s
+		}
+	}
+	st.pruneLocked()
+	st.mu.Unlock()
+	if err := os.Remove(path); err != nil {
+		return fmt.Errorf("restore sessions: %w", err)
+	}
+	return nil
+}
+
+// Missed implements socketio.SessionStore: the messages of the session's rooms with an id
+// above the offset, as the broadcasts the client missed.
+func (st *SessionStore) Missed(ctx context.Context, s socketio.Session, offset string) ([]socketio.MissedEvent, error) {
+	after, err := strconv.ParseInt(offset, 10, 64)
+	if err != nil || after <= 0 {
+		return nil, socketio.ErrOffsetUnknown
+	}
+	var rooms map[string]membership
+	if raw, ok := s.State[stateKey]; ok {
+		if err := json.Unmarshal(raw, &rooms); err != nil {
+			return nil, socketio.ErrOffsetUnknown
+		}
+	}
+	if len(rooms) == 0 {
+		return nil, nil
+	}
+	ids := make([]string, 0, len(rooms))
+	for id := range rooms {
+		ids = append(ids, id)
+	}
+	msgs, err := st.svc.Missed(ctx, ids, after, maxMissed+1)
+	if err != nil {
+		return nil, fmt.Errorf("missed messages: %w", err)
+	}
+	if len(msgs) > maxMissed {
+		return nil, socketio.ErrOffsetUnknown
+	}
+	out := make([]socketio.MissedEvent, 0, len(msgs))
+	for _, m := range msgs {
+		raw, err := json.Marshal(wire.FromMessage(m))
+		if err != nil {
+			return nil, fmt.Errorf("encode missed message: %w", err)
+		}
+		event := "sendMessage"
+		if m.Type == chat.TypeAlert {
+			event = "sendAlert"
+		}
+		out = append(out, socketio.MissedEvent{Event: event, Args: []any{json.RawMessage(raw)}, Offset: strconv.FormatInt(m.ID, 10)})
+	}
+	return out, nil
+}

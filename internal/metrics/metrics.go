@@ -1,0 +1,235 @@
+// Package metrics holds colachat's Prometheus collectors. They are registered on the
+// Registerer the caller gives (no global registry), and other packages feed them through
+// small methods that are safe to call on a nil *Metrics, so a component built without
+// metrics (in tests, say) needs no stub.
+package metrics
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Metrics is the set of colachat's collectors.
+type Metrics struct {
+	connections   prometheus.Gauge
+	roomsActive   prometheus.Gauge
+	messagesIn    prometheus.Counter
+	messagesOut   prometheus.Counter
+	ackLatency    prometheus.Histogram
+	commitLatency prometheus.Histogram
+	queueDrops    prometheus.Counter
+	httpRequests  *prometheus.CounterVec
+}
+
+// latencyBuckets span 100 µs to about 3 s: acks and commits are usually a few ms.
+var latencyBuckets = prometheus.ExponentialBuckets(0.0001, 2.5, 12)
+
+// New creates the collectors and registers them on reg.
+func New(reg prometheus.Registerer) (*Metrics, error) {
+	m := &Metrics{
+		connections: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: "colachat", Name: "connections",
+			Help: "Open Socket.IO connections on this node.",
+		}),
+		roomsActive: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: "colachat", Name: "rooms_active",
+			Help: "Rooms with at least one connected socket on this node.",
+		}),
+		messagesIn: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "colachat", Name: "messages_in_total",
+			Help: "Messages and alerts accepted from clients.",
+		}),
+		messagesOut: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "colachat", Name: "messages_out_total",
+			Help: "Messages and alerts delivered to sockets (one per recipient).",
+		}),
+		ackLatency: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: "colachat", Name: "ack_latency_seconds",
+			Help:    "Time from receiving a socket event to sending its ack.",
+			Buckets: latencyBuckets,
+		}),
+		commitLatency: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: "colachat", Name: "store_commit_latency_seconds",
+			Help:    "Duration of the store's group commits.",
+			Buckets: latencyBuckets,
+		}),
+		queueDrops: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "colachat", Name: "queue_drops_total",
+			Help: "Connections cut because their outgoing queue overflowed.",
+		}),
+		httpRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "colachat", Name: "http_requests_total",
+			Help: "HTTP requests by route pattern, method and status code.",
+		}, []string{"route", "method", "status"}),
+	}
+	for _, c := range []prometheus.Collector{
+		m.connections, m.roomsActive, m.messagesIn, m.messagesOut, m.ackLatency,
+		m.commitLatency, m.queueDrops, m.httpRequests,
+	} {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("register metrics: %w", err)
+		}
+	}
+	return m, nil
+}
+
+// NewRegistry is a registry with the Go runtime and process collectors, for the app to
+// pass to New and Handler.
+func NewRegistry() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return reg
+}
+
+// Handler serves the metrics of g in the Prometheus exposition format.
+func Handler(g prometheus.Gatherer) http.Handler {
+	return promhttp.HandlerFor(g, promhttp.HandlerOpts{})
+}
+
+// ConnOpened counts a new socket connection.
+func (m *Metrics) ConnOpened() {
+	if m != nil {
+		m.connections.Inc()
+	}
+}
+
+// ConnClosed counts a closed socket connection.
+func (m *Metrics) ConnClosed() {
+	if m != nil {
+		m.connections.Dec()
+	}
+}
+
+// SetRoomsActive sets the number of rooms with connected sockets on this node.
+func (m *Metrics) SetRoomsActive(n int) {
+	if m != nil {
+		m.roomsActive.Set(float64(n))
+	}
+}
+
+// RoomOpened counts a room that got its first socket on this node.
+func (m *Metrics) RoomOpened() {
+	if m != nil {
+		m.roomsActive.Inc()
+	}
+}
+
+// RoomClosed counts a room that lost its last socket on this node.
+func (m *Metrics) RoomClosed() {
+	if m != nil {
+		m.roomsActive.Dec()
+	}
+}
+
+// MessageIn counts a message or alert accepted from a client.
+func (m *Metrics) MessageIn() {
+	if m != nil {
+		m.messagesIn.Inc()
+	}
+}
+
+// MessagesOut counts n deliveries of a broadcast.
+func (m *Metrics) MessagesOut(n int) {
+	if m != nil && n > 0 {
+		m.messagesOut.Add(float64(n))
+	}
+}
+
+// ObserveAck records how long an event took from arrival to ack.
+func (m *Metrics) ObserveAck(d time.Duration) {
+	if m != nil {
+		m.ackLatency.Observe(d.Seconds())
+	}
+}
+
+// ObserveCommit records the duration of one store commit.
+func (m *Metrics) ObserveCommit(d time.Duration) {
+	if m != nil {
+		m.commitLatency.Observe(d.Seconds())
+	}
+}
+
+// QueueDrop counts a connection cut for a full outgoing queue.
+func (m *Metrics) QueueDrop() {
+	if m != nil {
+		m.queueDrops.Inc()
+	}
+}
+
+// ObserveHTTP counts one HTTP request. route is the mux pattern that served it, so the
+// label's values stay few; use "unmatched" when none did.
+func (m *Metrics) ObserveHTTP(route, method string, status int) {
+	if m != nil {
+		m.httpRequests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
+	}
+}
+
+// Middleware counts every request next serves by the pattern the (innermost) ServeMux
+// matched, read after next returns.
+func (m *Metrics) Middleware(next http.Handler) http.Handler {
+	if m == nil {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sw := &statusWriter{ResponseWriter: w}
+		next.ServeHTTP(sw, r)
+		route := r.Pattern
+		if route == "" {
+			route = "unmatched"
+		}
+		m.ObserveHTTP(route, r.Method, sw.code())
+	})
+}
+
+// statusWriter remembers the status code written through it.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) code() int {
+	if w.status == 0 {
+		return http.StatusOK
+	}
+	return w.status
+}
+
+// Hijack hands the connection over (WebSocket upgrades); the request counts as 101.
+func (w *statusWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	conn, rw, err := http.NewResponseController(w.ResponseWriter).Hijack()
+	if err == nil && w.status == 0 {
+		w.status = http.StatusSwitchingProtocols
+	}
+	return conn, rw, err
+}
+
+// Flush sends buffered data (long-polling, streaming).
+func (w *statusWriter) Flush() {
+	_ = http.NewResponseController(w.ResponseWriter).Flush()
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer (flush, hijack for
+// WebSocket upgrades, deadlines).
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

@@ -1,0 +1,45 @@
+package socketio
+
+import (
+	"net/http"
+
+	"colachat/internal/socketio/engineio"
+)
+
+// newEngine starts the Engine.IO server that feeds s.
+func newEngine(s *Server) engine {
+	eng := engineio.NewServer(s.opts.Engine)
+	eng.OnConnection(func(conn *engineio.Conn) {
+		c := s.accept(engineTransport{conn})
+		conn.OnMessage(c.onFrame)
+		conn.OnClose(c.onClose)
+	})
+	return eng
+}
+
+// engineTransport binds a client to an *engineio.Conn.
+type engineTransport struct{ conn *engineio.Conn }
+
+func (t engineTransport) send(f *frames) error {
+	packets := f.framedAs(enginePackets).([]*engineio.Packet)
+	for _, p := range packets {
+		if err := t.conn.Send(p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// enginePackets frames a packet for Engine.IO, once for all recipients.
+func enginePackets(f *frames) any {
+	packets := make([]*engineio.Packet, 0, 1+len(f.attachments))
+	packets = append(packets, engineio.NewMessage(f.text, false))
+	for _, a := range f.attachments {
+		packets = append(packets, engineio.NewMessage(a, true))
+	}
+	return packets
+}
+
+func (t engineTransport) close()                 { t.conn.Close() }
+func (t engineTransport) request() *http.Request { return t.conn.Request() }
+func (t engineTransport) remoteAddr() string     { return t.conn.RemoteAddr() }

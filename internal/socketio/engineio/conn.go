@@ -1,0 +1,449 @@
+package engineio
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// WebSocket close codes the server sends; closeAbort means no close frame.
+const (
+	closeAbort         uint16 = 0
+	closeNormal        uint16 = 1000
+	closeGoingAway     uint16 = 1001
+	closeProtocolError uint16 = 1002
+	closeInvalidData   uint16 = 1007
+	closeTooBig        uint16 = 1009
+)
+
+// Packets every connection may send; immutable, so shared.
+var (
+	pingPacket  = newControl(typePing, "")
+	probePacket = newControl(typePong, "probe")
+	noopPacket  = newControl(typeNoop, "")
+	closePacket = newControl(typeClose, "")
+)
+
+// Conn is one Engine.IO session. Its methods are safe for concurrent use.
+type Conn struct {
+	srv *Server
+	id  string
+	req *http.Request
+
+	// readMu serializes packet handling between polling POSTs and the
+	// websocket reader, so OnMessage sees messages one at a time, in order.
+	readMu sync.Mutex
+
+	mu         sync.Mutex
+	onMessage  func(data []byte, binary bool)
+	onClose    func(reason string)
+	ws         net.Conn // the active websocket; nil while polling
+	queue      []*Packet
+	raw        syscall.RawConn // ws's socket, for non-blocking inline writes; nil under TLS
+	partial    []byte          // unwritten tail of a frame written inline in part
+	writing    bool            // a writer goroutine is draining queue to ws
+	finalFrame []byte          // close frame the writer sends after the queue, then it closes ws
+
+	closed      bool
+	reason      string
+	byClient    bool // the client sent "1": a pending poll is answered with noop
+	dispatching bool // OnMessage is running; OnClose waits for it to return
+	closeFired  bool
+
+	pollWake    chan struct{} // polling only: wakes the pending GET
+	polling     bool          // a GET is waiting
+	pollStarted chan struct{} // closed when a GET starts; set by a client close awaiting one
+	posting     bool          // a POST is being handled
+	upgrading   bool          // a websocket is probing this session
+	probed      bool          // the probe answered: polling GETs return at once
+	probedAt    time.Time
+	probeConn   net.Conn
+
+	heartbeat    *time.Timer
+	heartbeatDue time.Time
+	awaitingPong bool
+}
+
+func newConn(s *Server, r *http.Request) *Conn {
+	return &Conn{srv: s, id: newSessionID(), req: handshakeCopy(r)}
+}
+
+// ID returns the session id (the "sid").
+func (c *Conn) ID() string { return c.id }
+
+// Request returns a copy of the handshake request: method, URL and query,
+// headers, Host and RemoteAddr. It has no body and a background context.
+func (c *Conn) Request() *http.Request { return c.req }
+
+// RemoteAddr returns the handshake request's remote address.
+func (c *Conn) RemoteAddr() string { return c.req.RemoteAddr }
+
+// Transport returns "polling" or "websocket", the transport in use now.
+func (c *Conn) Transport() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ws != nil {
+		return TransportWebSocket
+	}
+	return TransportPolling
+}
+
+// OnMessage sets the message handler. It is called with each "4" packet, one
+// at a time and in order, from the goroutine reading the transport. data is
+// valid only during the call (it is reused afterwards): copy what you keep.
+// Set it in the Server's OnConnection callback.
+func (c *Conn) OnMessage(fn func(data []byte, binary bool)) {
+	c.mu.Lock()
+	c.onMessage = fn
+	c.mu.Unlock()
+}
+
+// OnClose sets the close handler. It runs once, with the close reason, after
+// any running OnMessage call has returned; no OnMessage call starts after it.
+func (c *Conn) OnClose(fn func(reason string)) {
+	c.mu.Lock()
+	c.onClose = fn
+	c.mu.Unlock()
+}
+
+// Send queues p for the client without blocking. It fails with ErrClosed on
+// a closed connection, and with ErrSlowConsumer when the queue already holds
+// QueueLimit packets, in which case the connection is closed with
+// "transport error". p is not modified and may be sent to many connections.
+func (c *Conn) Send(p *Packet) error { return c.SendMany(p) }
+
+// SendMany queues ps back to back with no other packet between them (a
+// Socket.IO event with binary attachments needs that), all or none, with
+// the same rules as Send.
+func (c *Conn) SendMany(ps ...*Packet) error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return ErrClosed
+	}
+	if len(c.queue)+len(ps) > c.srv.opts.QueueLimit {
+		fire := c.closeLocked(ReasonTransportError, closeAbort)
+		c.mu.Unlock()
+		c.finishClose(fire)
+		return ErrSlowConsumer
+	}
+	c.queue = append(c.queue, ps...)
+	c.kickLocked()
+	c.mu.Unlock()
+	return nil
+}
+
+// Close closes the session with reason "forced close", after the packets
+// already queued have been written.
+func (c *Conn) Close() { c.closeWith(ReasonForcedClose, closeNormal) }
+
+// enqueueLocked appends p and wakes whatever drains the queue.
+func (c *Conn) enqueueLocked(p *Packet) {
+	c.queue = append(c.queue, p)
+	c.kickLocked()
+}
+
+// kickLocked wakes the drainer of the queue: the websocket writer, or the
+// pending polling GET.
+func (c *Conn) kickLocked() {
+	if c.ws == nil {
+		c.wakePollLocked()
+		return
+	}
+	if c.writing || (len(c.queue) == 0 && c.finalFrame == nil) {
+		return
+	}
+	if c.raw != nil && c.finalFrame == nil && c.partial == nil && len(c.queue) == 1 && c.writeInlineLocked() {
+		return
+	}
+	c.writing = true
+	if !c.srv.tasks.goTask(c.writeLoop) {
+		// the server is gone: nobody will write again
+		c.writing = false
+		_ = c.ws.Close()
+	}
+}
+
+// writeInlineLocked tries to write the one queued frame straight to the
+// socket without blocking, saving a writer goroutine when the socket's
+// buffer has room (the usual case). It reports false when the frame was not
+// written whole; the rest is left in c.partial for the writer, which also
+// deals with any error.
+func (c *Conn) writeInlineLocked() bool {
+	frame := c.queue[0].frame
+	c.queue[0] = nil
+	c.queue = c.queue[:0]
+	n := 0
+	var werr error
+	err := c.raw.Write(func(fd uintptr) bool {
+		n, werr = syscall.Write(int(fd), frame)
+		return true // never wait for writability here
+	})
+	if n < 0 {
+		n = 0
+	}
+	if err == nil && werr == nil && n == len(frame) {
+		return true
+	}
+	c.partial = frame[n:]
+	return false
+}
+
+func (c *Conn) wakePollLocked() {
+	if c.pollWake == nil {
+		return
+	}
+	select {
+	case c.pollWake <- struct{}{}:
+	default:
+	}
+}
+
+// closeWith closes the session. code is the websocket close code to send
+// after the queued packets, or closeAbort to cut the connection at once.
+func (c *Conn) closeWith(reason string, code uint16) {
+	c.mu.Lock()
+	fire := c.closeLocked(reason, code)
+	c.mu.Unlock()
+	c.finishClose(fire)
+}
+
+// closeLocked marks the session closed and starts tearing the transport
+// down. It reports whether the caller must run the OnClose handler (it is
+// not when a message dispatch is running: that dispatch runs it).
+func (c *Conn) closeLocked(reason string, code uint16) (fireOnClose bool) {
+	if c.closed {
+		return false
+	}
+	c.closed = true
+	c.reason = reason
+	c.srv.unregister(c)
+	if c.heartbeat != nil {
+		c.heartbeat.Stop()
+	}
+	if c.probeConn != nil {
+		_ = c.probeConn.Close()
+	}
+	if c.ws != nil {
+		if code == closeAbort {
+			c.queue = nil
+			c.partial = nil
+			_ = c.ws.Close()
+		} else {
+			_ = c.ws.SetWriteDeadline(shutdownTimeout())
+			c.finalFrame = closeFrame(code)
+			c.kickLocked()
+		}
+	} else {
+		c.wakePollLocked()
+	}
+	if c.dispatching || c.closeFired {
+		return false
+	}
+	c.closeFired = true
+	return true
+}
+
+// finishClose runs OnClose when closeLocked asked for it.
+func (c *Conn) finishClose(fireOnClose bool) {
+	if !fireOnClose {
+		return
+	}
+	c.mu.Lock()
+	fn, reason := c.onClose, c.reason
+	c.mu.Unlock()
+	if fn != nil {
+		c.guard("OnClose", func() { fn(reason) })
+	}
+}
+
+// cutNetwork closes the network connections without a goodbye; Server.Close
+// uses it when its context ends.
+func (c *Conn) cutNetwork() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ws != nil {
+		_ = c.ws.Close()
+	}
+	if c.probeConn != nil {
+		_ = c.probeConn.Close()
+	}
+}
+
+func (c *Conn) isClosed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closed
+}
+
+// handlePacket acts on one decoded client packet. The caller holds readMu.
+func (c *Conn) handlePacket(typ byte, data []byte, binary bool) {
+	switch typ {
+	case typeMessage:
+		c.dispatch(data, binary)
+	case typePong:
+		c.pong()
+	case typeClose:
+		c.awaitPollForClose()
+		c.mu.Lock()
+		if !c.closed {
+			c.byClient = true
+		}
+		fire := c.closeLocked(ReasonTransportClose, closeNormal)
+		c.mu.Unlock()
+		c.finishClose(fire)
+	case typePing:
+		// protocol v4: only the server pings ("invalid heartbeat direction")
+		c.closeWith(ReasonTransportError, closeNormal)
+	default:
+		// open, upgrade and noop carry nothing for an open session
+	}
+}
+
+// awaitPollForClose gives a polling client's concurrent GET a moment to
+// arrive before its close ("1") ends the session, so that GET is answered
+// with a noop rather than an unknown-session error.
+func (c *Conn) awaitPollForClose() {
+	c.mu.Lock()
+	if c.closed || c.ws != nil || c.pollWake == nil || c.polling {
+		c.mu.Unlock()
+		return
+	}
+	started := make(chan struct{})
+	c.pollStarted = started
+	c.mu.Unlock()
+	t := time.NewTimer(c.srv.closeNoopWait)
+	select {
+	case <-started:
+	case <-t.C:
+	}
+	t.Stop()
+	c.mu.Lock()
+	if c.pollStarted == started {
+		c.pollStarted = nil
+	}
+	c.mu.Unlock()
+}
+
+// dispatch calls OnMessage unless the session is closed, and runs OnClose
+// afterwards if the session was closed meanwhile.
+func (c *Conn) dispatch(data []byte, binary bool) {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	fn := c.onMessage
+	c.dispatching = true
+	c.mu.Unlock()
+
+	if fn != nil {
+		c.guard("OnMessage", func() { fn(data, binary) })
+	}
+
+	c.mu.Lock()
+	c.dispatching = false
+	fire := c.closed && !c.closeFired
+	if fire {
+		c.closeFired = true
+	}
+	c.mu.Unlock()
+	c.finishClose(fire)
+}
+
+// guard runs an application callback; a panic is logged and closes the
+// session instead of killing the process.
+func (c *Conn) guard(name string, fn func()) {
+	defer func() {
+		if v := recover(); v != nil {
+			c.srv.opts.Logger.Error("engineio: callback panicked", "callback", name, "sid", c.id, "panic", fmt.Sprint(v))
+			c.closeWith(ReasonTransportError, closeAbort)
+		}
+	}()
+	fn()
+}
+
+// startHeartbeat arms the ping timer; the timer runs only while the
+// session is open.
+func (c *Conn) startHeartbeat() {
+	interval := c.srv.opts.PingInterval
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return
+	}
+	c.heartbeatDue = time.Now().Add(interval)
+	c.heartbeat = time.AfterFunc(interval, c.beat)
+}
+
+// beat runs on the heartbeat timer: it sends a ping, or closes the session
+// when the previous ping went unanswered.
+func (c *Conn) beat() {
+	if !c.srv.tasks.enter() {
+		return
+	}
+	defer c.srv.tasks.exit()
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	now := time.Now()
+	if wait := c.heartbeatDue.Sub(now); wait > 0 {
+		// a pong moved the deadline after this firing was scheduled
+		c.heartbeat.Reset(wait)
+		c.mu.Unlock()
+		return
+	}
+	if c.awaitingPong {
+		fire := c.closeLocked(ReasonPingTimeout, closeNormal)
+		c.mu.Unlock()
+		c.finishClose(fire)
+		return
+	}
+	// The pong deadline counts from when the ping was due, not from when a
+	// busy machine got round to this timer, but leaves the client at least
+	// half the timeout to answer.
+	timeout := c.srv.opts.PingTimeout
+	c.awaitingPong = true
+	c.heartbeatDue = c.heartbeatDue.Add(timeout)
+	if least := now.Add(timeout / 2); c.heartbeatDue.Before(least) {
+		c.heartbeatDue = least
+	}
+	c.heartbeat.Reset(c.heartbeatDue.Sub(now))
+	if len(c.queue) >= c.srv.opts.QueueLimit {
+		fire := c.closeLocked(ReasonTransportError, closeAbort)
+		c.mu.Unlock()
+		c.finishClose(fire)
+		return
+	}
+	c.enqueueLocked(pingPacket)
+	c.mu.Unlock()
+}
+
+// expireLocked closes the session when its pong deadline has passed but a
+// delayed timer has not fired yet, so a request never revives a session the
+// reference would have timed out. It reports whether the session is closed;
+// the caller runs finishClose(fire).
+func (c *Conn) expireLocked() (closed, fire bool) {
+	if !c.closed && c.awaitingPong && time.Now().After(c.heartbeatDue) {
+		fire = c.closeLocked(ReasonPingTimeout, closeNormal)
+	}
+	return c.closed, fire
+}
+
+// pong records the client's answer and schedules the next ping.
+func (c *Conn) pong() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed || !c.awaitingPong {
+		return
+	}
+	interval := c.srv.opts.PingInterval
+	c.awaitingPong = false
+	c.heartbeatDue = time.Now().Add(interval)
+	c.heartbeat.Reset(interval)
+}

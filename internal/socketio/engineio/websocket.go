@@ -1,0 +1,474 @@
+package engineio
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"syscall"
+	"time"
+	"unicode/utf8"
+
+	"github.com/gobwas/ws"
+)
+
+// upgradeTimeout bounds the probe phase of an upgrade (the reference's
+// upgradeTimeout default).
+const upgradeTimeout = 10 * time.Second
+
+var (
+	errFrameTooBig  = errors.New("engineio: websocket message above max payload")
+	errFrameInvalid = errors.New("engineio: websocket protocol error")
+)
+
+// acceptWebSocket completes the websocket handshake on a hijacked
+// connection. net/http's 4 KB bufio reader and writer are dropped: any
+// bytes the client sent early are kept in a right-sized slice instead.
+func (s *Server) acceptWebSocket(w http.ResponseWriter, r *http.Request) (net.Conn, io.Reader, bool) {
+	nc, rw, _, err := ws.HTTPUpgrader{}.Upgrade(r, w)
+	if err != nil {
+		s.opts.Logger.Debug("engineio: websocket upgrade failed", "err", err)
+		if nc != nil {
+			_ = nc.Close()
+		}
+		return nil, nil, false
+	}
+	var rd io.Reader = nc
+	if n := rw.Reader.Buffered(); n > 0 {
+		early := make([]byte, n)
+		_, _ = io.ReadFull(rw.Reader, early)
+		rd = io.MultiReader(bytes.NewReader(early), nc)
+	}
+	return nc, rd, true
+}
+
+// handshakeWebSocket opens a session directly on a websocket.
+func (s *Server) handshakeWebSocket(w http.ResponseWriter, r *http.Request) {
+	nc, rd, ok := s.acceptWebSocket(w, r)
+	if !ok {
+		return
+	}
+	c := newConn(s, r)
+	c.setWebSocketLocked(nc) // c is not shared yet
+	if _, err := nc.Write(s.openPacket(c.id, false).frame); err != nil {
+		_ = nc.Close()
+		return
+	}
+	if !s.accept(c) {
+		return
+	}
+	fr := s.newFrameReader(rd)
+	if !s.tasks.goTask(func() { c.readLoop(fr) }) {
+		c.closeWith(ReasonServerShutdown, closeAbort)
+	}
+}
+
+// upgrade takes a websocket for a polling session and runs the probe.
+func (s *Server) upgrade(w http.ResponseWriter, r *http.Request, c *Conn) {
+	c.mu.Lock()
+	if c.closed || c.ws != nil || c.upgrading || !s.opts.upgradesAllowed() {
+		c.mu.Unlock()
+		writeError(w, errBadRequest)
+		return
+	}
+	c.upgrading = true
+	c.mu.Unlock()
+
+	nc, rd, ok := s.acceptWebSocket(w, r)
+	c.mu.Lock()
+	if ok && c.closed {
+		_ = nc.Close()
+		ok = false
+	}
+	if !ok {
+		c.upgrading = false
+		c.mu.Unlock()
+		return
+	}
+	c.probeConn = nc
+	c.mu.Unlock()
+
+	fr := s.newFrameReader(rd)
+	if !s.tasks.goTask(func() { c.probe(nc, fr) }) {
+		c.abandonUpgrade(nc)
+	}
+}
+
+// probe answers "2probe" with "3probe" and switches the session to the
+// websocket on "5". Anything else, or silence past upgradeTimeout, drops
+// the websocket and leaves the session on polling.
+func (c *Conn) probe(nc net.Conn, fr *frameReader) {
+	_ = nc.SetReadDeadline(time.Now().Add(upgradeTimeout))
+	for {
+		m, err := fr.next()
+		if err != nil {
+			c.abandonUpgrade(nc)
+			return
+		}
+		text := string(m.payload)
+		ok := m.op == ws.OpText && (text == "2probe" || text == "5")
+		fr.release(m)
+		if !ok {
+			c.abandonUpgrade(nc)
+			return
+		}
+		if text == "2probe" {
+			c.mu.Lock()
+			c.probed = true
+			c.probedAt = time.Now()
+			c.wakePollLocked()
+			c.mu.Unlock()
+			if _, err := nc.Write(probePacket.frame); err != nil {
+				c.abandonUpgrade(nc)
+				return
+			}
+			continue
+		}
+		c.mu.Lock()
+		if c.closed || !c.probed {
+			c.mu.Unlock()
+			c.abandonUpgrade(nc)
+			return
+		}
+		c.setWebSocketLocked(nc)
+		c.probeConn = nil
+		c.upgrading = false
+		c.probed = false
+		c.wakePollLocked()
+		c.kickLocked()
+		c.mu.Unlock()
+		_ = nc.SetReadDeadline(time.Time{})
+		c.readLoop(fr)
+		return
+	}
+}
+
+// setWebSocketLocked makes nc the session's transport.
+func (c *Conn) setWebSocketLocked(nc net.Conn) {
+	c.ws = nc
+	if sc, ok := nc.(syscall.Conn); ok {
+		if raw, err := sc.SyscallConn(); err == nil {
+			c.raw = raw
+		}
+	}
+}
+
+func (c *Conn) abandonUpgrade(nc net.Conn) {
+	_ = nc.Close()
+	c.mu.Lock()
+	if c.probeConn == nc {
+		c.probeConn = nil
+		c.upgrading = false
+		c.probed = false
+	}
+	c.mu.Unlock()
+}
+
+// readLoop reads the websocket until it fails or the session closes.
+func (c *Conn) readLoop(fr *frameReader) {
+	defer func() {
+		if v := recover(); v != nil {
+			c.srv.opts.Logger.Error("engineio: reader panicked", "sid", c.id, "panic", fmt.Sprint(v))
+			c.closeWith(ReasonTransportError, closeAbort)
+		}
+	}()
+	for {
+		// wait for the next frame in a shallow call: a parked reader then
+		// fits the smallest goroutine stack
+		if err := fr.awaitFrame(); err != nil {
+			c.readFailed(err)
+			return
+		}
+		m, err := fr.next()
+		if err != nil {
+			c.readFailed(err)
+			return
+		}
+		c.handleFrame(m)
+		fr.release(m)
+		if c.isClosed() {
+			return
+		}
+	}
+}
+
+// handleFrame acts on one websocket message or control frame.
+func (c *Conn) handleFrame(m message) {
+	switch m.op {
+	case ws.OpText:
+		if !utf8.Valid(m.payload) {
+			c.closeWith(ReasonTransportError, closeInvalidData)
+			return
+		}
+		typ, data, _, err := decodePacket(m.payload, false)
+		if err != nil {
+			c.closeWith(ReasonParseError, closeNormal)
+			return
+		}
+		c.readMu.Lock()
+		c.handlePacket(typ, data, false)
+		c.readMu.Unlock()
+	case ws.OpBinary:
+		c.readMu.Lock()
+		c.dispatch(m.payload, true)
+		c.readMu.Unlock()
+	case ws.OpPing:
+		pong := newPacket(byte(ws.OpPong), 0, m.payload, true)
+		c.mu.Lock()
+		if !c.closed {
+			c.enqueueLocked(pong)
+		}
+		c.mu.Unlock()
+	case ws.OpClose:
+		c.closeWith(ReasonTransportClose, closeNormal)
+	}
+}
+
+// readFailed closes the session after a read error, with the close code
+// the error calls for.
+func (c *Conn) readFailed(err error) {
+	switch {
+	case errors.Is(err, errFrameTooBig):
+		c.closeWith(ReasonTransportError, closeTooBig)
+	case errors.Is(err, errFrameInvalid):
+		c.closeWith(ReasonTransportError, closeProtocolError)
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed):
+		c.closeWith(ReasonTransportClose, closeAbort)
+	default:
+		c.closeWith(ReasonTransportError, closeAbort)
+	}
+}
+
+// writeLoop drains the queue to the websocket, several frames per write
+// when they piled up, and exits when the queue is empty. After a graceful
+// close it writes the close frame and closes the connection.
+func (c *Conn) writeLoop() {
+	var bufs net.Buffers
+	for {
+		c.mu.Lock()
+		nc := c.ws
+		batch := c.queue
+		c.queue = nil
+		partial := c.partial
+		c.partial = nil
+		if len(batch) == 0 && partial == nil {
+			final := c.finalFrame
+			c.finalFrame = nil
+			c.writing = false
+			c.mu.Unlock()
+			if final != nil {
+				_, _ = nc.Write(final)
+				_ = nc.Close()
+			}
+			return
+		}
+		c.mu.Unlock()
+
+		var err error
+		if len(batch) == 1 && partial == nil {
+			_, err = nc.Write(batch[0].frame)
+		} else {
+			bufs = bufs[:0]
+			if partial != nil {
+				bufs = append(bufs, partial)
+			}
+			for _, p := range batch {
+				bufs = append(bufs, p.frame)
+			}
+			pending := bufs
+			_, err = pending.WriteTo(nc)
+		}
+		clear(batch)
+		if err != nil {
+			c.mu.Lock()
+			c.writing = false
+			c.finalFrame = nil
+			fire := c.closeLocked(ReasonTransportError, closeAbort)
+			c.mu.Unlock()
+			_ = nc.Close()
+			c.finishClose(fire)
+			return
+		}
+	}
+}
+
+// frameReader reads websocket messages from a client, unmasking them.
+// Single-frame messages up to smallReadBufferSize use pooled buffers.
+type frameReader struct {
+	srv *Server
+	r   io.Reader
+	hdr [ws.MaxHeaderSize - 2]byte
+	// a fragmented message being assembled
+	partial   []byte
+	partialOp ws.OpCode
+	first     bool // hdr[0] already holds the frame's first byte
+}
+
+// awaitFrame blocks until the next frame starts and keeps its first byte.
+func (fr *frameReader) awaitFrame() error {
+	for {
+		n, err := fr.r.Read(fr.hdr[:1])
+		if n == 1 {
+			fr.first = true
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// message is one complete websocket message or control frame.
+type message struct {
+	op      ws.OpCode
+	payload []byte
+	pooled  *[]byte
+}
+
+func (s *Server) newFrameReader(r io.Reader) *frameReader {
+	return &frameReader{srv: s, r: r}
+}
+
+func (fr *frameReader) release(m message) {
+	if m.pooled != nil {
+		fr.srv.readBufs.Put(m.pooled)
+	}
+}
+
+// next returns the next complete message or control frame.
+func (fr *frameReader) next() (message, error) {
+	maxPayload := int64(fr.srv.opts.MaxPayload)
+	for {
+		h, err := fr.readHeader()
+		if err != nil {
+			return message{}, fmt.Errorf("engineio: read frame header: %w", err)
+		}
+		state := ws.StateServerSide
+		if fr.partial != nil {
+			state |= ws.StateFragmented
+		}
+		if err := ws.CheckHeader(h, state); err != nil {
+			return message{}, fmt.Errorf("%w: %w", errFrameInvalid, err)
+		}
+		if h.OpCode.IsControl() {
+			p := make([]byte, h.Length)
+			if err := fr.readPayload(p, h.Mask); err != nil {
+				return message{}, err
+			}
+			return message{op: h.OpCode, payload: p}, nil
+		}
+		switch {
+		case h.OpCode == ws.OpContinuation && fr.partial == nil:
+			return message{}, fmt.Errorf("%w: continuation without a message", errFrameInvalid)
+		case h.OpCode != ws.OpContinuation && fr.partial != nil:
+			return message{}, fmt.Errorf("%w: new message inside a fragmented one", errFrameInvalid)
+		case h.OpCode != ws.OpText && h.OpCode != ws.OpBinary && h.OpCode != ws.OpContinuation:
+			return message{}, fmt.Errorf("%w: opcode %d", errFrameInvalid, h.OpCode)
+		}
+		if int64(len(fr.partial))+h.Length > maxPayload {
+			return message{}, errFrameTooBig
+		}
+		n := int(h.Length)
+		if h.Fin && fr.partial == nil {
+			m := message{op: h.OpCode}
+			if n <= maxPooledPayloadLength {
+				m.pooled = fr.srv.readBufs.Get().(*[]byte)
+				m.payload = (*m.pooled)[:n]
+			} else {
+				m.payload = make([]byte, n)
+			}
+			if err := fr.readPayload(m.payload, h.Mask); err != nil {
+				fr.release(m)
+				return message{}, err
+			}
+			return m, nil
+		}
+		if fr.partial == nil {
+			fr.partialOp = h.OpCode
+			fr.partial = make([]byte, 0, n)
+		}
+		start := len(fr.partial)
+		fr.partial = append(fr.partial, make([]byte, n)...)
+		if err := fr.readPayload(fr.partial[start:], h.Mask); err != nil {
+			return message{}, err
+		}
+		if h.Fin {
+			m := message{op: fr.partialOp, payload: fr.partial}
+			fr.partial = nil
+			return m, nil
+		}
+	}
+}
+
+// readHeader reads a frame header; its first byte may already be in hdr[0]
+// (see awaitFrame).
+func (fr *frameReader) readHeader() (ws.Header, error) {
+	b := fr.hdr[:2]
+	got := 0
+	if fr.first {
+		fr.first = false
+		got = 1
+	}
+	for got < 2 {
+		n, err := fr.r.Read(b[got:])
+		got += n
+		if err != nil && got < 2 {
+			if errors.Is(err, io.EOF) && got > 0 {
+				err = io.ErrUnexpectedEOF
+			}
+			return ws.Header{}, err
+		}
+	}
+	h := ws.Header{
+		Fin:    b[0]&0x80 != 0,
+		Rsv:    (b[0] & 0x70) >> 4,
+		OpCode: ws.OpCode(b[0] & 0x0f),
+		Masked: b[1]&0x80 != 0,
+	}
+	extra := 0
+	switch l := b[1] & 0x7f; l {
+	case 126:
+		extra = 2
+	case 127:
+		extra = 8
+	default:
+		h.Length = int64(l)
+	}
+	if h.Masked {
+		extra += 4
+	}
+	if extra == 0 {
+		return h, nil
+	}
+	b = fr.hdr[:extra]
+	if _, err := io.ReadFull(fr.r, b); err != nil {
+		return ws.Header{}, err
+	}
+	switch extra &^ 4 {
+	case 2:
+		h.Length = int64(binary.BigEndian.Uint16(b))
+		b = b[2:]
+	case 8:
+		u := binary.BigEndian.Uint64(b)
+		if u > 1<<63-1 {
+			return ws.Header{}, errFrameInvalid
+		}
+		h.Length = int64(u)
+		b = b[8:]
+	}
+	if h.Masked {
+		copy(h.Mask[:], b)
+	}
+	return h, nil
+}
+
+func (fr *frameReader) readPayload(p []byte, mask [4]byte) error {
+	if _, err := io.ReadFull(fr.r, p); err != nil {
+		return fmt.Errorf("engineio: read frame payload: %w", err)
+	}
+	ws.Cipher(p, mask, 0)
+	return nil
+}

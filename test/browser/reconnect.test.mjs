@@ -1,0 +1,65 @@
+// A network drop: the page reconnects by itself and shows every missed message once, in order.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { bot, bubbles, createRoom, launchBrowser, messageIds, person, send, shot, startServer, waitConnected } from './harness.mjs';
+
+let server;
+let browser;
+before(async () => {
+  server = await startServer();
+  browser = await launchBrowser();
+});
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+test('after a network drop every missed message shows once, in order', async () => {
+  const a = await person(browser, server.url);
+  // All of the page's socket traffic goes through this proxy, so the test can cut it.
+  let online = true;
+  const open = new Set();
+  await a.page.routeWebSocket(/\/socket\.io\//, (ws) => {
+    if (!online) {
+      ws.close({ code: 1006, reason: 'offline' });
+      return;
+    }
+    const upstream = ws.connectToServer();
+    const pair = { ws, upstream };
+    open.add(pair);
+    ws.onClose(() => open.delete(pair));
+  });
+  await a.page.route(/\/socket\.io\//, (route) => (online ? route.continue() : route.abort('internetdisconnected')));
+
+  const url = await createRoom(a.page, { title: '끊겨도 괜찮아', capacity: 4 });
+  const friend = await bot(server.url, url);
+  await friend.say('끊기기 전');
+  await a.page.locator('.msg .bubble', { hasText: '끊기기 전' }).waitFor();
+
+  online = false;
+  for (const { ws, upstream } of open) {
+    await upstream.close();
+    await ws.close({ code: 1006, reason: 'network drop' });
+  }
+  await a.page.locator('.banner:not([hidden])').waitFor();
+  await a.page.locator('.room-header .status.reconnecting, .room-header .status.disconnected').first().waitFor();
+  await shot(a.page, 'reconnecting');
+
+  const missed = ['놓친 1', '놓친 2', '놓친 3', '놓친 4', '놓친 5'];
+  for (const text of missed) await friend.say(text);
+
+  online = true;
+  await waitConnected(a.page);
+  await a.page.locator('.msg .bubble', { hasText: '놓친 5' }).waitFor();
+  await send(a.page, '다시 연결됐어요');
+  const got = await bubbles(a.page);
+  assert.deepEqual(got, ['끊기기 전', ...missed, '다시 연결됐어요']);
+  const ids = await messageIds(a.page);
+  assert.equal(new Set(ids).size, ids.length, `duplicate ids: ${ids}`);
+  assert.deepEqual([...ids].sort((x, y) => x - y), ids);
+  assert.equal(await a.page.locator('.banner').isHidden(), true);
+
+  friend.close();
+  assert.deepEqual(a.errors, []);
+  await a.context.close();
+});
