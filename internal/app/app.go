@@ -42,8 +42,12 @@ type App struct {
 	svc     *chat.Service
 	sio     *socketio.Server
 	gw      *gateway.Gateway
-	meter   meter
-	handler http.Handler
+	// sessions keeps recovery sessions; on a single node they are carried over a graceful
+	// restart in sessionsFile, in a cluster they live in Redis.
+	sessions     *gateway.SessionStore
+	sessionsFile string
+	meter        meter
+	handler      http.Handler
 }
 
 // New opens the store (applying migrations) and builds every component. Close the App
@@ -144,9 +148,18 @@ func (a *App) build() error {
 	var recovery *socketio.RecoveryOptions
 	if a.cfg.RecoveryWindow > 0 {
 		// Missed messages come from the message store, so recovery survives restarts.
+		a.sessions = gateway.NewSessionStore(svc, a.cfg.RecoveryWindow)
+		if a.cluster != nil {
+			a.sessions.Share(a.cluster)
+		} else if kind, target, _ := a.cfg.Database(); kind == config.DatabaseSQLite {
+			a.sessionsFile = target + ".sessions"
+			if err := a.sessions.Restore(a.sessionsFile); err != nil {
+				a.log.Warn("restore recovery sessions", "err", err)
+			}
+		}
 		recovery = &socketio.RecoveryOptions{
 			MaxDisconnectionDuration: a.cfg.RecoveryWindow,
-			Sessions:                 gateway.NewSessionStore(svc, a.cfg.RecoveryWindow),
+			Sessions:                 a.sessions,
 		}
 	}
 	sioLog := a.log.With("component", "socketio")
@@ -244,6 +257,11 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	})
 	sioErr := a.sio.Close(stopCtx)
 	wg.Wait()
+	if a.sessionsFile != "" {
+		if err := a.sessions.Persist(a.sessionsFile); err != nil {
+			a.log.Warn("persist recovery sessions", "err", err)
+		}
+	}
 	if sioErr != nil {
 		errs = append(errs, fmt.Errorf("close socket.io: %w", sioErr))
 	}

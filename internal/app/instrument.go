@@ -26,7 +26,21 @@ type instrumentedStore struct {
 }
 
 func instrumentStore(s chat.Store, m meter) chat.Store {
-	return instrumentedStore{Store: s, m: m}
+	is := instrumentedStore{Store: s, m: m}
+	if c, ok := s.(chat.ExpiryClaimer); ok {
+		return claimingStore{is, c} // keep the optional method visible to the service
+	}
+	return is
+}
+
+// claimingStore is an instrumentedStore over a store that can claim an expiry.
+type claimingStore struct {
+	instrumentedStore
+	claimer chat.ExpiryClaimer
+}
+
+func (s claimingStore) ClaimRoomExpiry(ctx context.Context, id string) (bool, error) {
+	return s.claimer.ClaimRoomExpiry(ctx, id)
 }
 
 func (s instrumentedStore) AppendMessage(ctx context.Context, msg chat.Message) (chat.Message, error) {

@@ -1,6 +1,9 @@
 package chat
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // EventKind names what a broker Event tells the socket side to do.
 type EventKind string
@@ -49,4 +52,17 @@ type Presence interface {
 	// Online lists the ids of the chatters online in the room, earliest arrival first.
 	Online(ctx context.Context, roomID string) ([]string, error)
 	IsOnline(ctx context.Context, roomID, chatterID string) (bool, error)
+}
+
+// LeaveMarks is what a cluster-wide Presence adds so that a chatter's leave grace is seen by
+// every node: a reload that lands on another node makes no leave or join noise, and
+// reentry-check answers true there too. A Presence without it keeps graces node-local.
+type LeaveMarks interface {
+	// MarkLeft records that the chatter's last socket left the room; the mark expires
+	// after ttl.
+	MarkLeft(ctx context.Context, roomID, chatterID string, ttl time.Duration) error
+	// TakeLeft deletes the mark and reports whether there was one: exactly one caller
+	// (the rejoining node, or the node making the leave final) gets true.
+	TakeLeft(ctx context.Context, roomID, chatterID string) (bool, error)
+	HasLeft(ctx context.Context, roomID, chatterID string) (bool, error)
 }

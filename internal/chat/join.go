@@ -90,32 +90,35 @@ func (s *Service) Join(ctx context.Context, in JoinInput) (c Chatter, token stri
 		c = Chatter{ID: newUUID(), TokenHash: hashToken(token), CreatedAt: s.now(), IsActive: true}
 	}
 	key := member{room.ID, c.ID}
-	inGrace := s.cancelLeave(key)
+	g := s.takeGrace(ctx, key)
 	wasOnline := false
 	if !fresh {
 		if wasOnline, err = s.presence.IsOnline(ctx, room.ID, c.ID); err != nil {
+			s.restoreGrace(key, g)
 			return Chatter{}, "", fmt.Errorf("presence: %w", err)
 		}
 	}
 	added, err := s.presence.TryAdd(ctx, room.ID, c.ID, in.ConnID, room.Capacity)
 	if err != nil {
-		s.resumeLeave(key, inGrace)
+		s.restoreGrace(key, g)
 		return Chatter{}, "", fmt.Errorf("presence: %w", err)
 	}
 	if !added {
-		s.resumeLeave(key, inGrace)
+		s.restoreGrace(key, g)
 		return Chatter{}, "", newError(CodeRoomFull, "")
 	}
 	c, err = s.recordJoin(ctx, room, c, fresh)
 	if err != nil {
 		s.undoAdd(room.ID, c.ID, in.ConnID)
-		s.resumeLeave(key, inGrace && !wasOnline)
+		if !wasOnline {
+			s.restoreGrace(key, g)
+		}
 		return Chatter{}, "", err
 	}
 	if in.Admitted != nil {
 		in.Admitted(publicChatter(c))
 	}
-	if !wasOnline && !inGrace {
+	if !wasOnline && !g.pending() {
 		if _, err := s.appendAlert(ctx, room, c, Alert{Kind: AlertJoin, Nickname: c.Nickname}); err != nil {
 			return Chatter{}, "", err
 		}
@@ -234,6 +237,12 @@ func (s *Service) Leave(ctx context.Context, roomID, chatterID, connID string) e
 		return nil
 	}
 	key := member{roomID, chatterID}
+	if m := s.leaveMarks(); m != nil {
+		// Marked before the timer starts, so the node a reload lands on sees the grace.
+		if err := m.MarkLeft(ctx, roomID, chatterID, s.cfg.LeaveGrace+markSlack); err != nil {
+			s.log.Warn("mark leave", "room", roomID, "chatter", chatterID, "err", err)
+		}
+	}
 	s.mu.Lock()
 	if s.stopping {
 		s.mu.Unlock()
@@ -310,6 +319,14 @@ func (s *Service) finishLeave(key member) {
 }
 
 func (s *Service) doLeave(ctx context.Context, key member) error {
+	if m := s.leaveMarks(); m != nil {
+		took, err := m.TakeLeft(ctx, key.roomID, key.chatterID)
+		if err != nil {
+			s.log.Warn("take leave mark", "room", key.roomID, "chatter", key.chatterID, "err", err)
+		} else if !took {
+			return nil // a join on another node took the mark: the chatter is back
+		}
+	}
 	online, err := s.presence.IsOnline(ctx, key.roomID, key.chatterID)
 	if err != nil {
 		return fmt.Errorf("presence: %w", err)
@@ -348,4 +365,46 @@ func (s *Service) doLeave(ctx context.Context, key member) error {
 		return err
 	}
 	return s.PublishOnline(ctx, room.ID)
+}
+
+// markSlack keeps a leave mark well past the grace, so a slow timer still finds its own mark;
+// the node that makes the leave final deletes it.
+const markSlack = 30 * time.Second
+
+// leaveMarks is the cluster-wide view of leave graces, when the presence offers one.
+func (s *Service) leaveMarks() LeaveMarks {
+	m, _ := s.presence.(LeaveMarks)
+	return m
+}
+
+// graceTaken says what a join cancelled: a leave pending on this node, and whether it took
+// the chatter's cluster-wide leave mark (set by whichever node the chatter left).
+type graceTaken struct{ local, mark bool }
+
+func (g graceTaken) pending() bool { return g.local || g.mark }
+
+// takeGrace cancels key's pending leave wherever it was scheduled.
+func (s *Service) takeGrace(ctx context.Context, key member) graceTaken {
+	g := graceTaken{local: s.cancelLeave(key)}
+	if m := s.leaveMarks(); m != nil {
+		took, err := m.TakeLeft(ctx, key.roomID, key.chatterID)
+		if err != nil {
+			s.log.Warn("take leave mark", "room", key.roomID, "chatter", key.chatterID, "err", err)
+		}
+		g.mark = took
+	}
+	return g
+}
+
+// restoreGrace puts back what takeGrace cancelled, for a join that then failed: the leave
+// goes ahead (here at once, or on the node that scheduled it, which finds its mark again).
+func (s *Service) restoreGrace(key member, g graceTaken) {
+	if g.mark {
+		ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+		defer cancel()
+		if err := s.leaveMarks().MarkLeft(ctx, key.roomID, key.chatterID, s.cfg.LeaveGrace+markSlack); err != nil {
+			s.log.Warn("restore leave mark", "room", key.roomID, "chatter", key.chatterID, "err", err)
+		}
+	}
+	s.resumeLeave(key, g.local)
 }

@@ -132,6 +132,11 @@ func (s *Service) ReentryCheck(ctx context.Context, roomID, chatterID string) (b
 	if inGrace {
 		return true, nil
 	}
+	if m := s.leaveMarks(); m != nil {
+		if left, err := m.HasLeft(ctx, roomID, chatterID); err == nil && left {
+			return true, nil // in its grace after leaving through another node
+		}
+	}
 	online, err := s.presence.IsOnline(ctx, roomID, chatterID)
 	if err != nil {
 		return false, fmt.Errorf("presence: %w", err)

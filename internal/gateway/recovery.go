@@ -29,6 +29,7 @@ type SessionStore struct {
 	svc    *chat.Service
 	maxAge time.Duration
 	now    func() time.Time
+	shared SessionKeeper // nil: sessions live in this process
 
 	mu       sync.Mutex
 	sessions map[string]socketio.Session
@@ -39,8 +40,26 @@ func NewSessionStore(svc *chat.Service, maxAge time.Duration) *SessionStore {
 	return &SessionStore{svc: svc, maxAge: maxAge, now: time.Now, sessions: make(map[string]socketio.Session)}
 }
 
+// SessionKeeper keeps encoded sessions where every node of a cluster can take them, so a
+// client that reconnects through another node recovers too.
+type SessionKeeper interface {
+	PutSession(ctx context.Context, pid string, data []byte, ttl time.Duration) error
+	// TakeSession returns the session and deletes it; found is false when there is none.
+	TakeSession(ctx context.Context, pid string) (data []byte, found bool, err error)
+}
+
+// Share makes the store keep sessions in k instead of this process's memory.
+func (st *SessionStore) Share(k SessionKeeper) { st.shared = k }
+
 // Save implements socketio.SessionStore.
-func (st *SessionStore) Save(_ context.Context, s socketio.Session) error {
+func (st *SessionStore) Save(ctx context.Context, s socketio.Session) error {
+	if st.shared != nil {
+		data, err := json.Marshal(s)
+		if err != nil {
+			return fmt.Errorf("encode session: %w", err)
+		}
+		return st.shared.PutSession(ctx, s.PID, data, st.maxAge)
+	}
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	st.pruneLocked()
@@ -49,7 +68,18 @@ func (st *SessionStore) Save(_ context.Context, s socketio.Session) error {
 }
 
 // Take implements socketio.SessionStore.
-func (st *SessionStore) Take(_ context.Context, pid string) (socketio.Session, error) {
+func (st *SessionStore) Take(ctx context.Context, pid string) (socketio.Session, error) {
+	if st.shared != nil {
+		data, found, err := st.shared.TakeSession(ctx, pid)
+		if err != nil || !found {
+			return socketio.Session{}, errors.Join(socketio.ErrSessionNotFound, err)
+		}
+		var s socketio.Session
+		if err := json.Unmarshal(data, &s); err != nil || st.now().Sub(s.DisconnectedAt) > st.maxAge {
+			return socketio.Session{}, socketio.ErrSessionNotFound
+		}
+		return s, nil
+	}
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	s, ok := st.sessions[pid]

@@ -160,6 +160,7 @@ func readHistoryQuery(r *http.Request) (chat.HistoryQuery, error) {
 		}
 		*p.dst, cursor = n, true
 	}
+	q.HasAfter = values.Has("after")
 	if values.Has("limit") {
 		n, ok := positive(values.Get("limit"))
 		if !ok || n < 1 || n > 100 {

@@ -223,3 +223,25 @@ func (b *Broker) receive() {
 		b.deliver(ev)
 	}
 }
+
+func (c *Cluster) sessionKey(pid string) string { return c.opts.Prefix + "session:" + pid }
+
+// PutSession keeps a disconnected socket's recovery session for ttl, for any node to take.
+func (c *Cluster) PutSession(ctx context.Context, pid string, data []byte, ttl time.Duration) error {
+	if err := c.rdb.Set(ctx, c.sessionKey(pid), data, ttl).Err(); err != nil {
+		return fmt.Errorf("redis: put session: %w", err)
+	}
+	return nil
+}
+
+// TakeSession returns and deletes a session in one step, so only one node recovers it.
+func (c *Cluster) TakeSession(ctx context.Context, pid string) ([]byte, bool, error) {
+	data, err := c.rdb.GetDel(ctx, c.sessionKey(pid)).Bytes()
+	if errors.Is(err, goredis.Nil) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("redis: take session: %w", err)
+	}
+	return data, true, nil
+}

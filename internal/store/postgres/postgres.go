@@ -190,6 +190,16 @@ func (s *Store) MarkRoomExpired(ctx context.Context, id string) error {
 	return nil
 }
 
+// ClaimRoomExpiry marks the room expired only if no node has yet, so exactly one node of a
+// cluster announces each expiry (chat.ExpiryClaimer).
+func (s *Store) ClaimRoomExpiry(ctx context.Context, id string) (bool, error) {
+	tag, err := s.pool.Exec(ctx, "UPDATE rooms SET is_expired = TRUE WHERE id = $1 AND NOT is_expired", id)
+	if err != nil {
+		return false, fmt.Errorf("postgres: claim room expiry: %w", err)
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
 func (s *Store) PurgeRooms(ctx context.Context, cutoff time.Time) (int, error) {
 	// Memberships and messages go with their room (ON DELETE CASCADE).
 	tag, err := s.pool.Exec(ctx, "DELETE FROM rooms WHERE expires_at <= $1", ms(cutoff))

@@ -7,7 +7,9 @@ import (
 	"net/url"
 	"os"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -93,5 +95,32 @@ func TestMigrateIsIdempotent(t *testing.T) {
 		if err := s.Migrate(context.Background()); err != nil {
 			t.Fatalf("migrate run %d: %v", i+1, err)
 		}
+	}
+}
+
+func TestClaimRoomExpiryOnce(t *testing.T) {
+	s := openIsolated(t)
+	defer s.Close()
+	ctx := context.Background()
+	now := time.Now().UTC()
+	if err := s.CreateRoom(ctx, chat.Room{ID: "r1", Title: "t", Namespace: "anonymous", Capacity: 4, CreatedAt: now, ExpiresAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	var wins atomic.Int32
+	var wg sync.WaitGroup
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if ok, err := s.ClaimRoomExpiry(ctx, "r1"); err != nil {
+				t.Error(err)
+			} else if ok {
+				wins.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if got := wins.Load(); got != 1 {
+		t.Fatalf("got %d claims of one expiry, want 1", got)
 	}
 }
