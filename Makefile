@@ -25,5 +25,10 @@ lint:
 test-go:
 	$(GO) test -race -count=1 ./...
 
+# Each suite's files are named explicitly: Node's default discovery would also load the
+# harness modules under test/ as tests.
+NODE_SUITES := socketio contract cluster browser
+
 test-node:
-	cd test && COLACHAT_BIN=$(CURDIR)/$(BIN) CONFORMANCE_BIN=$(CURDIR)/bin/socketio-conformance npm test
+	cd test && COLACHAT_BIN=$(CURDIR)/$(BIN) CONFORMANCE_BIN=$(CURDIR)/bin/socketio-conformance \
+		node --test --test-concurrency=1 $(patsubst test/%,%,$(foreach s,$(NODE_SUITES),$(wildcard test/$(s)/*.test.mjs)))
