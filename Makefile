@@ -2,7 +2,7 @@
 GO ?= go
 BIN := bin/colachat
 
-.PHONY: run build test setup test-go test-node lint fuzz-smoke
+.PHONY: run build test setup test-web test-go test-node lint
 
 run:
 	$(GO) run ./cmd/colachat
@@ -15,12 +15,17 @@ build:
 setup:
 	./scripts/setup-test-deps.sh
 
-test: setup build lint test-go test-node
+test: setup build lint test-web test-go test-node
 
 lint:
 	test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
 	$(GO) vet ./...
 	./scripts/staticcheck.sh
+
+# The web UI is committed built (so `go build` needs no Node); this fails when the committed
+# build differs from what the source builds to.
+test-web:
+	bash web/scripts/check-build.sh
 
 test-go:
 	$(GO) test -race -count=1 ./...

@@ -4,13 +4,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v chromium >/dev/null 2>&1; then
-  if [ "$(id -u)" = 0 ]; then
-    apt-get update -q
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium
-  else
-    sudo apt-get update -q && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium
-  fi
+# Chromium for the browser tests; Korean and emoji fonts so its screenshots show text.
+packages=()
+command -v chromium >/dev/null 2>&1 || packages+=(chromium)
+dpkg -s fonts-nanum >/dev/null 2>&1 || packages+=(fonts-nanum fonts-noto-color-emoji)
+if [ ${#packages[@]} -gt 0 ]; then
+  sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
+  $sudo apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q "${packages[@]}"
 fi
 
 (cd test && npm ci --no-audit --no-fund)
