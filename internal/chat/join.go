@@ -51,7 +51,7 @@ func (s *Service) Join(ctx context.Context, in JoinInput) (c Chatter, token stri
 		return Chatter{}, "", newError(CodeRoomExpired, "")
 	}
 
-	existing, found, err := s.userChatter(ctx, in.ChatterID)
+	existing, found, err := s.joiningChatter(ctx, in.ChatterID)
 	if err != nil {
 		return Chatter{}, "", err
 	}
@@ -141,11 +141,13 @@ func (s *Service) recordJoin(ctx context.Context, room Room, c Chatter, fresh bo
 		if err := s.store.CreateChatter(ctx, c); err != nil {
 			return c, fmt.Errorf("create chatter: %w", err)
 		}
+		s.chatterCache.put(c.ID, c)
 	} else if !c.IsActive {
 		if err := s.store.SetChatterActive(ctx, c.ID, true); err != nil {
 			return c, fmt.Errorf("activate chatter: %w", err)
 		}
 		c.IsActive = true
+		s.chatterCache.put(c.ID, c)
 	}
 	if _, _, err := s.store.JoinRoom(ctx, room.ID, c.ID, s.now()); err != nil {
 		return c, fmt.Errorf("record membership: %w", err)
@@ -162,14 +164,23 @@ func (s *Service) onlineNicknames(ctx context.Context, roomID string) (map[strin
 	if len(ids) == 0 {
 		return taken, nil
 	}
-	cs, err := s.store.Chatters(ctx, ids)
+	cs, err := s.chatters(ctx, ids)
 	if err != nil {
-		return nil, fmt.Errorf("load online chatters: %w", err)
+		return nil, fmt.Errorf("online chatters: %w", err)
 	}
 	for _, c := range cs {
 		taken[c.Nickname] = true
 	}
 	return taken, nil
+}
+
+// joiningChatter reads the chatter a join names from the store, not the cache: a join is
+// where a chatter renamed or deactivated by another node while away is seen afresh.
+func (s *Service) joiningChatter(ctx context.Context, id string) (Chatter, bool, error) {
+	if id == systemChatterID {
+		return Chatter{}, false, nil
+	}
+	return s.loadChatter(ctx, id)
 }
 
 // hasBeenInRoom reports whether the chatter has a membership record in the room.
@@ -352,11 +363,14 @@ func (s *Service) doLeave(ctx context.Context, key member) error {
 	if err != nil {
 		return fmt.Errorf("active rooms: %w", err)
 	}
-	if len(active) == 0 && c.IsActive {
+	if len(active) == 0 {
+		// Written even when the cached chatter says inactive: another node may have
+		// activated it since.
 		if err := s.store.SetChatterActive(ctx, c.ID, false); err != nil {
 			return fmt.Errorf("deactivate chatter: %w", err)
 		}
 		c.IsActive = false
+		s.chatterCache.remove(c.ID) // in no room: its next join reads it again
 	}
 	if room.Expired(s.now()) { // the room's members were told by the expiry alert
 		return nil

@@ -143,13 +143,9 @@ func (s *Service) Online(ctx context.Context, roomID string) ([]Chatter, error) 
 	if len(ids) == 0 {
 		return []Chatter{}, nil
 	}
-	cs, err := s.store.Chatters(ctx, ids)
+	byID, err := s.chatters(ctx, ids)
 	if err != nil {
-		return nil, fmt.Errorf("load online chatters: %w", err)
-	}
-	byID := make(map[string]Chatter, len(cs))
-	for _, c := range cs {
-		byID[c.ID] = c
+		return nil, fmt.Errorf("online chatters: %w", err)
 	}
 	out := make([]Chatter, 0, len(ids))
 	for _, id := range ids {

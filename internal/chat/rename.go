@@ -11,7 +11,7 @@ func (s *Service) Rename(ctx context.Context, chatterID, token, nickname string)
 	if err := checkText("nickname", nickname, MaxNickname); err != nil {
 		return Chatter{}, err
 	}
-	c, found, err := s.userChatter(ctx, chatterID)
+	c, found, err := s.joiningChatter(ctx, chatterID) // the current nickname, not a cached one
 	if err != nil {
 		return Chatter{}, err
 	}
@@ -29,6 +29,9 @@ func (s *Service) Rename(ctx context.Context, chatterID, token, nickname string)
 	if err != nil {
 		return Chatter{}, fmt.Errorf("rename chatter: %w", err)
 	}
+	cached := c
+	cached.Nickname = renamed.Nickname
+	s.chatterCache.put(c.ID, cached)
 	rooms, err := s.store.ActiveRooms(ctx, c.ID)
 	if err != nil {
 		return Chatter{}, fmt.Errorf("active rooms: %w", err)

@@ -49,6 +49,7 @@ func (s *Service) CreateRoom(ctx context.Context, in CreateRoomInput) (Room, err
 	if err := s.store.CreateRoom(ctx, r); err != nil {
 		return Room{}, fmt.Errorf("create room: %w", err)
 	}
+	s.roomCache.put(r.ID, r)
 	return r, nil
 }
 

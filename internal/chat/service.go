@@ -25,6 +25,13 @@ type Service struct {
 
 	rooms keyedMutex // serializes joins and leaves per room on this node
 
+	// Caches spare the send, join and online paths a store read. A room never changes
+	// until it expires, which time alone decides, so only unexpired rooms are served from
+	// the cache. A chatter changes on rename (applied here, or from the rename alert another
+	// node publishes) and on (de)activation (applied here; joins reread the store).
+	roomCache    *genCache[string, Room]
+	chatterCache *genCache[string, Chatter]
+
 	mu       sync.Mutex
 	pending  map[member]*time.Timer // leaves waiting out their grace
 	stopping bool                   // Run has ended: leaves are final at once
@@ -32,6 +39,13 @@ type Service struct {
 }
 
 type member struct{ roomID, chatterID string }
+
+// Cache generations: rooms and chatters in use (about 5,000 rooms and 20,000 chatters on a
+// full node) stay cached; the cache holds at most twice these.
+const (
+	roomCacheGen    = 8192
+	chatterCacheGen = 32768
+)
 
 // opTimeout bounds the store and broker work done outside a caller's context (grace timers,
 // the sweeper's alerts at shutdown).
@@ -54,6 +68,8 @@ func NewService(cfg Config, store Store, broker Broker, presence Presence, log *
 		accessLimiter: ratelimit.New(cfg.AccessAttempts, ratelimit.Options{Now: cfg.Now}),
 		typingLimiter: ratelimit.New(RateLimit{Burst: 1, Per: cfg.TypingEvery}, ratelimit.Options{Now: cfg.Now}),
 		rooms:         keyedMutex{locks: make(map[string]*keyedLock)},
+		roomCache:     newGenCache[string, Room](roomCacheGen),
+		chatterCache:  newGenCache[string, Chatter](chatterCacheGen),
 		pending:       make(map[member]*time.Timer),
 	}, nil
 }
@@ -68,6 +84,8 @@ func (s *Service) Identity() IdentityMode { return s.cfg.Identity }
 // sweep, makes the leaves still in their grace final, and returns once every timer it
 // owns has finished.
 func (s *Service) Run(ctx context.Context) error {
+	unsubscribe := s.broker.Subscribe(s.observe)
+	defer unsubscribe()
 	t := time.NewTicker(s.cfg.SweepEvery)
 	defer t.Stop()
 	for {
@@ -105,17 +123,27 @@ func (s *Service) now() time.Time { return s.cfg.Now() }
 
 func (s *Service) strict() bool { return s.cfg.Identity == IdentityStrict }
 
-// room loads a room, turning a missing one into CodeRoomNotFound.
+// room loads a room, turning a missing one into CodeRoomNotFound. An unexpired room comes
+// from the cache; an expired one is always reread (it may have been marked or purged).
 func (s *Service) room(ctx context.Context, id string) (Room, error) {
 	if !validID(id) {
 		return Room{}, newError(CodeRoomNotFound, "")
 	}
+	if r, ok := s.roomCache.get(id); ok && !r.Expired(s.now()) {
+		return r, nil
+	}
 	r, err := s.store.Room(ctx, id)
 	if errors.Is(err, ErrNotFound) {
+		s.roomCache.remove(id)
 		return Room{}, newError(CodeRoomNotFound, "")
 	}
 	if err != nil {
 		return Room{}, fmt.Errorf("load room: %w", err)
+	}
+	if r.Expired(s.now()) {
+		s.roomCache.remove(id)
+	} else {
+		s.roomCache.put(id, r)
 	}
 	return r, nil
 }
@@ -128,19 +156,73 @@ func (s *Service) userChatter(ctx context.Context, id string) (Chatter, bool, er
 	return s.chatter(ctx, id)
 }
 
-// chatter loads a chatter; found is false for an unknown (or malformed) id.
+// chatter loads a chatter, from the cache when it is there; found is false for an unknown
+// (or malformed) id.
 func (s *Service) chatter(ctx context.Context, id string) (c Chatter, found bool, err error) {
+	if !validID(id) {
+		return Chatter{}, false, nil
+	}
+	if c, ok := s.chatterCache.get(id); ok {
+		return c, true, nil
+	}
+	return s.loadChatter(ctx, id)
+}
+
+// loadChatter reads a chatter from the store and refreshes the cache with it.
+func (s *Service) loadChatter(ctx context.Context, id string) (c Chatter, found bool, err error) {
 	if !validID(id) {
 		return Chatter{}, false, nil
 	}
 	c, err = s.store.Chatter(ctx, id)
 	if errors.Is(err, ErrNotFound) {
+		s.chatterCache.remove(id)
 		return Chatter{}, false, nil
 	}
 	if err != nil {
 		return Chatter{}, false, fmt.Errorf("load chatter: %w", err)
 	}
+	s.chatterCache.put(id, c)
 	return c, true, nil
+}
+
+// chatters returns the chatters of ids that exist, by id, reading only the uncached ones
+// from the store.
+func (s *Service) chatters(ctx context.Context, ids []string) (map[string]Chatter, error) {
+	byID := make(map[string]Chatter, len(ids))
+	var missing []string
+	for _, id := range ids {
+		if c, ok := s.chatterCache.get(id); ok {
+			byID[id] = c
+		} else {
+			missing = append(missing, id)
+		}
+	}
+	if len(missing) == 0 {
+		return byID, nil
+	}
+	cs, err := s.store.Chatters(ctx, missing)
+	if err != nil {
+		return nil, fmt.Errorf("load chatters: %w", err)
+	}
+	for _, c := range cs {
+		byID[c.ID] = c
+		s.chatterCache.put(c.ID, c)
+	}
+	return byID, nil
+}
+
+// observe keeps the chatter cache in step with renames made on other nodes: their rename
+// alerts embed the renamed chatter. It runs in the publisher's goroutine and only touches
+// the cache.
+func (s *Service) observe(ev Event) {
+	if ev.Kind != EventAlert || ev.Message == nil || ev.Message.Alert == nil || ev.Message.Alert.Kind != AlertRename {
+		return
+	}
+	nickname := ev.Message.Chatter.Nickname
+	s.chatterCache.update(ev.Message.ChatterID, func(c Chatter) Chatter {
+		c.Nickname = nickname
+		return c
+	})
 }
 
 // publicChatter drops what must never leave the server.

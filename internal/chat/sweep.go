@@ -69,6 +69,7 @@ func (s *Service) doExpire(ctx context.Context, r Room) error {
 		return fmt.Errorf("mark expired: %w", err)
 	}
 	fresh.IsExpired = true
+	s.roomCache.remove(r.ID)
 	sys, err := s.systemChatter(ctx)
 	if err != nil {
 		return err

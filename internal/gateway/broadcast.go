@@ -54,17 +54,17 @@ func (g *Gateway) onEvent(ev chat.Event) {
 			name = "sendAlert"
 		}
 		offset := g.offsets.message(ev.Message.ID)
-		g.emit(nsps, ev.RoomID, "", offset, name, wire.FromMessage(*ev.Message))
+		g.emit(nsps, ev.RoomID, offset, name, wire.FromMessage(*ev.Message))
 	case chat.EventChatters:
-		g.emit(nsps, ev.RoomID, "", g.offsets.current(), "returnChatters", wire.FromChatters(ev.Chatters))
+		g.emit(nsps, ev.RoomID, g.offsets.current(), "returnChatters", wire.FromChatters(ev.Chatters))
 	case chat.EventTyping:
 		if ev.Typing == nil {
 			return
 		}
 		payload := typingPayload{RoomID: ev.RoomID, ChatterID: ev.Typing.ChatterID, Nickname: ev.Typing.Nickname}
-		g.emit(nsps, ev.RoomID, chatterRoom(ev.RoomID, ev.Typing.ChatterID), g.offsets.current(), "typing", payload)
+		g.emitTyping(nsps, ev.RoomID, ev.Typing.ChatterID, g.offsets.current(), payload)
 	case chat.EventExpired:
-		g.emit(nsps, ev.RoomID, "", g.offsets.current(), "roomExpired", roomPayloadOut{RoomID: ev.RoomID})
+		g.emit(nsps, ev.RoomID, g.offsets.current(), "roomExpired", roomPayloadOut{RoomID: ev.RoomID})
 		for _, n := range nsps {
 			g.evict(n, ev.RoomID)
 		}
@@ -82,19 +82,42 @@ type roomPayloadOut struct {
 }
 
 // emit encodes v once and broadcasts it to the room in every namespace.
-func (g *Gateway) emit(nsps []*socketio.Namespace, roomID, except, offset, event string, v any) {
+func (g *Gateway) emit(nsps []*socketio.Namespace, roomID, offset, event string, v any) {
 	raw, err := json.Marshal(v)
 	if err != nil {
 		g.log.Error("encode broadcast", "event", event, "err", err)
 		return
 	}
 	for _, n := range nsps {
-		b := n.To(roomID).Offset(offset)
-		if except != "" {
-			b = b.Except(except)
-		}
-		if err := b.Emit(event, json.RawMessage(raw)); err != nil {
+		if err := n.To(roomID).Offset(offset).Emit(event, json.RawMessage(raw)); err != nil {
 			g.log.Warn("broadcast", "event", event, "room", roomID, "err", err)
+		}
+	}
+}
+
+// emitTyping broadcasts a typing event to the room but the typer's own sockets, found among
+// the room's local sockets: typing is rare, so no per-chatter room is kept for it.
+func (g *Gateway) emitTyping(nsps []*socketio.Namespace, roomID, chatterID, offset string, v typingPayload) {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		g.log.Error("encode broadcast", "event", "typing", "err", err)
+		return
+	}
+	for _, n := range nsps {
+		var own []string
+		for _, sid := range n.Adapter().Sockets([]string{roomID}) {
+			if s := n.Socket(sid); s != nil {
+				if m, ok := connOf(s).member(roomID); ok && m.ChatterID == chatterID {
+					own = append(own, sid)
+				}
+			}
+		}
+		b := n.To(roomID).Offset(offset)
+		if len(own) > 0 {
+			b = b.Except(own...)
+		}
+		if err := b.Emit("typing", json.RawMessage(raw)); err != nil {
+			g.log.Warn("broadcast", "event", "typing", "room", roomID, "err", err)
 		}
 	}
 }
@@ -104,8 +127,11 @@ func (g *Gateway) emit(nsps []*socketio.Namespace, roomID, except, offset, event
 func (g *Gateway) evict(n *socketio.Namespace, roomID string) {
 	for _, sid := range n.Adapter().Sockets([]string{roomID}) {
 		s := n.Socket(sid)
-		c := g.connOf(sid)
-		if s == nil || c == nil || c.sock != s {
+		if s == nil {
+			continue
+		}
+		c := connOf(s)
+		if c == nil {
 			continue
 		}
 		m, ok := c.remove(roomID)
@@ -113,7 +139,6 @@ func (g *Gateway) evict(n *socketio.Namespace, roomID string) {
 		if !ok {
 			continue
 		}
-		s.Leave(chatterRoom(roomID, m.ChatterID))
 		connID := c.id
 		g.later(func(ctx context.Context) {
 			if err := g.svc.Leave(ctx, roomID, m.ChatterID, connID); err != nil {

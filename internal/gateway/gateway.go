@@ -13,6 +13,7 @@ import (
 	"colachat/internal/chat"
 	"colachat/internal/ratelimit"
 	"colachat/internal/socketio"
+	"colachat/internal/wire"
 )
 
 // Options tune a Gateway. Zero rates mean no limit.
@@ -41,13 +42,13 @@ type Gateway struct {
 	opts   Options
 	log    *slog.Logger
 
-	joinLimit, messageLimit     *ratelimit.Limiter // per connection
 	ipJoinLimit, ipMessageLimit *ratelimit.Limiter
 	connectLimit                *ratelimit.Limiter
 
+	okNull json.RawMessage // the ack of most events, encoded once
+
 	mu          sync.Mutex
 	nsps        map[string][]*socketio.Namespace // by name without leading slashes
-	conns       map[string]*conn                 // by socket id
 	unsubscribe func()
 	started     bool
 
@@ -77,13 +78,16 @@ func New(svc *chat.Service, srv *socketio.Server, broker chat.Broker, opts Optio
 	lim := func(r ratelimit.Rate) *ratelimit.Limiter {
 		return ratelimit.New(r, ratelimit.Options{MaxKeys: 100_000})
 	}
+	okNull, err := json.Marshal(wire.OK(nil))
+	if err != nil {
+		panic("gateway: encode the ok envelope: " + err.Error()) // a fixed value: cannot fail
+	}
 	return &Gateway{
 		svc: svc, srv: srv, broker: broker, opts: opts, log: log,
-		joinLimit: lim(opts.JoinLimit), messageLimit: lim(opts.MessageLimit),
 		ipJoinLimit: lim(opts.IPJoinLimit), ipMessageLimit: lim(opts.IPMessageLimit),
 		connectLimit: lim(opts.ConnectLimit),
+		okNull:       okNull,
 		nsps:         make(map[string][]*socketio.Namespace),
-		conns:        make(map[string]*conn),
 		work:         make(chan func(context.Context), workQueue),
 	}
 }

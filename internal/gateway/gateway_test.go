@@ -573,8 +573,11 @@ func TestExpiryRemovesSockets(t *testing.T) {
 			t.Fatal("the expired room's chatter stayed online")
 		}
 	}
-	if env := a.ack(t, "sendMessage", map[string]any{"roomId": r.ID, "content": "hi"}); env.Code != "NOT_JOINED" {
-		t.Fatalf("got %+v, want NOT_JOINED", env)
+	if env := a.ack(t, "sendMessage", map[string]any{"roomId": r.ID, "content": "hi"}); env.Code != "ROOM_EXPIRED" {
+		t.Fatalf("got %+v, want ROOM_EXPIRED", env)
+	}
+	if _, ok := connOf(e.serverSocket(t, a.SID())).member(r.ID); ok {
+		t.Fatal("the socket still holds a membership of the expired room")
 	}
 }
 
@@ -594,11 +597,7 @@ func TestRecoveryReplaysMissedMessagesFromTheStore(t *testing.T) {
 		t.Fatal("got no pid, want recovery on")
 	}
 	// Cut a's transport as a network failure would.
-	s := e.gw.connOf(sid)
-	if s == nil {
-		t.Fatal("no server socket for a")
-	}
-	s.sock.CloseTransport()
+	e.serverSocket(t, sid).CloseTransport()
 	<-a.Done()
 	for _, content := range []string{"m1", "m2", "m3"} {
 		b.ack(t, "sendMessage", map[string]any{"roomId": r.ID, "content": content})
@@ -773,4 +772,16 @@ func TestRecoveryAcrossARestart(t *testing.T) {
 	if want := append(missed, "A is back"); strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Fatalf("got %q, want %q", got, want)
 	}
+}
+
+// serverSocket is the server side of a client socket of the /anonymous namespace.
+func (e *env) serverSocket(t *testing.T, sid string) *socketio.Socket {
+	t.Helper()
+	for _, n := range e.gw.namespaces("anonymous") {
+		if s := n.Socket(sid); s != nil {
+			return s
+		}
+	}
+	t.Fatalf("no server socket %s", sid)
+	return nil
 }

@@ -28,7 +28,11 @@ func (g *Gateway) handle(h handler) socketio.Handler {
 			g.refuse(s, ack, err)
 			return
 		}
-		if ack != nil {
+		switch {
+		case ack == nil:
+		case data == nil:
+			ack(g.okNull)
+		default:
 			ack(wire.OK(data))
 		}
 	}
@@ -87,11 +91,11 @@ func (p roomPayload) needRoom() error {
 }
 
 func (g *Gateway) allowJoin(s *socketio.Socket, c *conn) bool {
-	return g.joinLimit.Allow(c.id) && g.allowIP(g.ipJoinLimit, s)
+	return c.allow(&c.joins, g.opts.JoinLimit) && g.allowIP(g.ipJoinLimit, s)
 }
 
 func (g *Gateway) allowMessage(s *socketio.Socket, c *conn) bool {
-	return g.messageLimit.Allow(c.id) && g.allowIP(g.ipMessageLimit, s)
+	return c.allow(&c.messages, g.opts.MessageLimit) && g.allowIP(g.ipMessageLimit, s)
 }
 
 // joinRoom: {roomId, chatterId, token?, password?, ticket?} → the Chatter with its token.
@@ -116,13 +120,12 @@ func (g *Gateway) joinRoom(ctx context.Context, s *socketio.Socket, c *conn, arg
 		Token: p.Token, Password: p.Password, Ticket: p.Ticket, ConnID: c.id,
 		Admitted: func(ch chat.Chatter) {
 			admitted = &ch
-			s.Join(p.RoomID, chatterRoom(p.RoomID, ch.ID))
+			s.Join(p.RoomID)
 		},
 	})
 	if err != nil {
 		if admitted != nil { // admitted, then failed: give the seat back
 			s.Leave(p.RoomID)
-			s.Leave(chatterRoom(p.RoomID, admitted.ID))
 			if lerr := g.svc.Leave(ctx, p.RoomID, admitted.ID, c.id); lerr != nil {
 				g.log.Warn("undo join", "room", p.RoomID, "err", lerr)
 			}
@@ -147,8 +150,8 @@ func (g *Gateway) leaveRoom(ctx context.Context, s *socketio.Socket, c *conn, ar
 			return nil, nil
 		}
 	}
-	for roomID, m := range c.takeAll() {
-		g.leaveTaken(ctx, s, c, roomID, m)
+	for _, r := range c.takeAll() {
+		g.leaveTaken(ctx, s, c, r.roomID, r.membership)
 	}
 	return nil, nil
 }
@@ -164,7 +167,6 @@ func (g *Gateway) leave(ctx context.Context, s *socketio.Socket, c *conn, roomID
 
 func (g *Gateway) leaveTaken(ctx context.Context, s *socketio.Socket, c *conn, roomID string, m membership) {
 	s.Leave(roomID)
-	s.Leave(chatterRoom(roomID, m.ChatterID))
 	if err := g.svc.Leave(ctx, roomID, m.ChatterID, c.id); err != nil {
 		g.log.Warn("leave room", "room", roomID, "err", err)
 	}
@@ -237,15 +239,14 @@ func (g *Gateway) typing(ctx context.Context, s *socketio.Socket, c *conn, args 
 // onConnection registers the socket; a recovered one rejoins its rooms (its leave may have
 // become final meanwhile) with the memberships its state kept.
 func (g *Gateway) onConnection(s *socketio.Socket) {
-	c := g.conn(s)
 	if !s.Recovered() {
-		return
+		return // its conn is made on its first event
 	}
 	var rooms map[string]membership
 	if err := s.Decode(stateKey, &rooms); err != nil || len(rooms) == 0 {
 		return
 	}
-	s.Set(stateKey, map[string]membership{}) // rebuilt below from the rooms rejoined
+	c := g.conn(s) // replaces the session's state; rebuilt below from the rooms rejoined
 	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
 	defer cancel()
 	for roomID, m := range rooms {
@@ -255,7 +256,6 @@ func (g *Gateway) onConnection(s *socketio.Socket) {
 		})
 		if err != nil {
 			s.Leave(roomID)
-			s.Leave(chatterRoom(roomID, m.ChatterID))
 			g.refuse(s, nil, err)
 			continue
 		}
@@ -265,19 +265,19 @@ func (g *Gateway) onConnection(s *socketio.Socket) {
 
 // onDisconnect leaves every room the socket had joined.
 func (g *Gateway) onDisconnect(s *socketio.Socket, _ string) {
-	c := g.dropConn(s)
+	c := connOf(s)
 	if c == nil {
+		return
+	}
+	rooms := c.disconnect()
+	if len(rooms) == 0 {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
 	defer cancel()
-	c.mu.Lock()
-	rooms := c.rooms
-	c.rooms = make(map[string]membership)
-	c.mu.Unlock()
-	for roomID, m := range rooms {
-		if err := g.svc.Leave(ctx, roomID, m.ChatterID, c.id); err != nil {
-			g.log.Warn("leave on disconnect", "room", roomID, "err", err)
+	for _, r := range rooms {
+		if err := g.svc.Leave(ctx, r.roomID, r.ChatterID, c.id); err != nil {
+			g.log.Warn("leave on disconnect", "room", r.roomID, "err", err)
 		}
 	}
 }

@@ -1,14 +1,17 @@
 package gateway
 
 import (
-	"maps"
+	"encoding/json"
 	"sync"
+	"time"
 
+	"colachat/internal/ratelimit"
 	"colachat/internal/socketio"
 )
 
-// stateKey is the socket state (socketio.Socket.Set) holding the socket's memberships, so
-// that a recovered socket knows its rooms again.
+// stateKey is the socket state (socketio.Socket.Set) holding the socket's conn. Saved with a
+// recovery session it becomes the JSON of the memberships ({roomId: {chatterId}}), so that
+// a recovered socket knows its rooms again.
 const stateKey = "colachat.rooms"
 
 // membership is a socket's chatter in one room. No token is kept: a recovered socket
@@ -17,80 +20,124 @@ type membership struct {
 	ChatterID string `json:"chatterId"`
 }
 
-// conn is the gateway's view of one socket: a socket may be in several rooms.
+// conn is the gateway's view of one socket, made on its first event and kept in the
+// socket's own state (no gateway-wide map). A socket may be in several rooms; nearly always
+// it is in one, so the rooms are a slice.
 type conn struct {
-	id   string // cluster-wide connection id
-	sock *socketio.Socket
+	id string // cluster-wide connection id
 
 	mu    sync.Mutex
-	rooms map[string]membership // room id → membership
+	rooms []roomMembership
+	// gone is set on disconnect: the memberships are left and stay only for the recovery
+	// session, which is saved after the disconnect handlers.
+	gone bool
+	// Per-connection budgets, held here rather than as keys of a shared limiter.
+	joins, messages ratelimit.Bucket
+}
+
+type roomMembership struct {
+	roomID string
+	membership
 }
 
 func (c *conn) member(roomID string) (membership, bool) {
+	if c == nil {
+		return membership{}, false
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	m, ok := c.rooms[roomID]
-	return m, ok
+	if c.gone {
+		return membership{}, false
+	}
+	for _, r := range c.rooms {
+		if r.roomID == roomID {
+			return r.membership, true
+		}
+	}
+	return membership{}, false
 }
 
 func (c *conn) set(roomID string, m membership) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.rooms[roomID] = m
-	c.sock.Set(stateKey, maps.Clone(c.rooms))
+	for i := range c.rooms {
+		if c.rooms[i].roomID == roomID {
+			c.rooms[i].membership = m
+			return
+		}
+	}
+	c.rooms = append(c.rooms, roomMembership{roomID, m})
 }
 
 // remove forgets a room and reports the membership it had.
 func (c *conn) remove(roomID string) (membership, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	m, ok := c.rooms[roomID]
-	if ok {
-		delete(c.rooms, roomID)
-		c.sock.Set(stateKey, maps.Clone(c.rooms))
+	if c.gone {
+		return membership{}, false
 	}
-	return m, ok
+	for i, r := range c.rooms {
+		if r.roomID == roomID {
+			c.rooms = append(c.rooms[:i:i], c.rooms[i+1:]...)
+			return r.membership, true
+		}
+	}
+	return membership{}, false
 }
 
 // takeAll forgets every room.
-func (c *conn) takeAll() map[string]membership {
+func (c *conn) takeAll() []roomMembership {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.gone {
+		return nil
+	}
 	all := c.rooms
-	c.rooms = make(map[string]membership)
-	c.sock.Set(stateKey, map[string]membership{})
+	c.rooms = nil
 	return all
 }
 
-// chatterRoom is the socket.io room of one chatter's sockets in a room: typing goes to the
-// room except it.
-func chatterRoom(roomID, chatterID string) string { return "chatter\x00" + roomID + "\x00" + chatterID }
-
-func (g *Gateway) conn(s *socketio.Socket) *conn {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	c := g.conns[s.ID()]
-	if c == nil || c.sock != s {
-		c = &conn{id: g.connID(s.ID()), sock: s, rooms: make(map[string]membership)}
-		g.conns[s.ID()] = c
-	}
-	return c
-}
-
-func (g *Gateway) dropConn(s *socketio.Socket) *conn {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	c := g.conns[s.ID()]
-	if c == nil || c.sock != s {
+// disconnect returns the rooms to leave, once; they stay listed for the recovery session.
+func (c *conn) disconnect() []roomMembership {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gone {
 		return nil
 	}
-	delete(g.conns, s.ID())
+	c.gone = true
+	return c.rooms
+}
+
+func (c *conn) allow(b *ratelimit.Bucket, r ratelimit.Rate) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return b.Allow(r, time.Now())
+}
+
+// MarshalJSON is the recovery session's form of the memberships.
+func (c *conn) MarshalJSON() ([]byte, error) {
+	c.mu.Lock()
+	rooms := make(map[string]membership, len(c.rooms))
+	for _, r := range c.rooms {
+		rooms[r.roomID] = r.membership
+	}
+	c.mu.Unlock()
+	return json.Marshal(rooms)
+}
+
+// conn returns the socket's conn, making it on first use. A socket's events run one at a
+// time, so two makers cannot race.
+func (g *Gateway) conn(s *socketio.Socket) *conn {
+	if c := connOf(s); c != nil {
+		return c
+	}
+	c := &conn{id: g.connID(s.ID())}
+	s.Set(stateKey, c)
 	return c
 }
 
-// connOf finds the local conn of a socket id, nil when gone.
-func (g *Gateway) connOf(sid string) *conn {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return g.conns[sid]
+// connOf is the socket's conn, nil when it has none yet.
+func connOf(s *socketio.Socket) *conn {
+	c, _ := s.Get(stateKey).(*conn)
+	return c
 }

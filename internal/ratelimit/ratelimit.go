@@ -158,3 +158,34 @@ func (l *Limiter) remove(el *list.Element) {
 	delete(l.buckets, el.Value.(*bucket).key)
 	l.lru.Remove(el)
 }
+
+// Bucket is a single token bucket kept by its owner (a connection, say), for limits whose
+// key lives exactly as long as the owner: no map entry or list element per key. The zero
+// Bucket is full. Not safe for concurrent use: the owner serializes calls.
+type Bucket struct {
+	taken float64 // tokens missing from a full bucket
+	last  int64   // unix nanoseconds of the last refill; 0: never used
+}
+
+// Allow takes one token at now under rate r and reports whether there was one. A disabled
+// rate allows everything.
+func (b *Bucket) Allow(r Rate, now time.Time) bool {
+	if !r.Enabled() {
+		return true
+	}
+	t := now.UnixNano()
+	if b.last != 0 && t > b.last {
+		b.taken -= float64(r.Burst) * float64(t-b.last) / float64(r.Per)
+		if b.taken < 0 {
+			b.taken = 0
+		}
+	}
+	if b.last == 0 || t > b.last {
+		b.last = t
+	}
+	if b.taken+1 > float64(r.Burst) {
+		return false
+	}
+	b.taken++
+	return true
+}

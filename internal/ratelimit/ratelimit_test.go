@@ -129,3 +129,33 @@ func TestHostAddr(t *testing.T) {
 		t.Error("got no error for nonsense")
 	}
 }
+
+func TestBucketBurstThenRefill(t *testing.T) {
+	c := &clock{t: time.Unix(1000, 0)}
+	var b Bucket
+	r := Rate{Burst: 3, Per: 3 * time.Second}
+	steps := []struct {
+		advance time.Duration
+		want    bool
+	}{
+		{0, true}, {0, true}, {0, true}, {0, false}, // burst of 3
+		{time.Second, true}, {0, false}, // one token a second
+		{10 * time.Second, true}, {0, true}, {0, true}, {0, false}, // refill caps at the burst
+		{-time.Hour, false}, // a clock going back refills nothing
+	}
+	for i, s := range steps {
+		c.advance(s.advance)
+		if got := b.Allow(r, c.now()); got != s.want {
+			t.Fatalf("step %d: got %v, want %v", i, got, s.want)
+		}
+	}
+}
+
+func TestBucketWithDisabledRateAllowsEverything(t *testing.T) {
+	var b Bucket
+	for i := range 100 {
+		if !b.Allow(Rate{}, time.Unix(1000, 0)) {
+			t.Fatalf("call %d: got refused, want allowed", i)
+		}
+	}
+}

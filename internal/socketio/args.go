@@ -65,9 +65,9 @@ func (a Args) Values() []any {
 type AckFunc func(args ...any)
 
 // Handler handles one event; ack is nil when the client asked for none.
-// Handlers run on the connection's reader goroutine, one at a time and in
-// order: a handler that waits for the same client (EmitWithAck) must do so in
-// a goroutine of its own.
+// Handlers of one connection run one at a time and in order, while its
+// reader waits: a handler that waits for the same client (EmitWithAck) must
+// do so in a goroutine of its own.
 type Handler func(s *Socket, args Args, ack AckFunc)
 
 // newPacket encodes event args into an EVENT or ACK packet.

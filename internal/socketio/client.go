@@ -14,7 +14,7 @@ import (
 type client struct {
 	srv *Server
 	t   transport
-	dec parser.Decoder // used by the reader goroutine only
+	dec parser.Decoder // used by one message handler at a time
 
 	sendMu sync.Mutex // keeps one packet's frames together on the wire
 

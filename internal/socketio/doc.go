@@ -7,7 +7,9 @@
 // # Concurrency
 //
 // Middleware, connection and event handlers of one Engine.IO connection run
-// on its reader goroutine, one at a time and in arrival order. A handler may
+// one at a time and in arrival order, while its reader waits (Engine.IO runs
+// them on a few pooled goroutines, so that the reader of each idle
+// connection keeps a minimal stack). A handler may
 // block (the next packet of that connection waits), but one that waits for an
 // answer from the same client (EmitWithAck) must do so in a goroutine of its
 // own. A panicking handler is logged and its socket disconnected. Emit,

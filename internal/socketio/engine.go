@@ -20,14 +20,14 @@ func newEngine(s *Server) engine {
 // engineTransport binds a client to an *engineio.Conn.
 type engineTransport struct{ conn *engineio.Conn }
 
+// send queues the text frame and its attachments back to back, all or
+// none: a ping or another goroutine's packet never lands between them.
 func (t engineTransport) send(f *frames) error {
 	packets := f.framedAs(enginePackets).([]*engineio.Packet)
-	for _, p := range packets {
-		if err := t.conn.Send(p); err != nil {
-			return err
-		}
+	if len(packets) == 1 {
+		return t.conn.Send(packets[0])
 	}
-	return nil
+	return t.conn.SendMany(packets...)
 }
 
 // enginePackets frames a packet for Engine.IO, once for all recipients.

@@ -157,3 +157,76 @@ func TestConnectTimeoutOverEngineIO(t *testing.T) {
 	defer func() { _ = s.Close(context.Background()) }()
 	dialWS(t, hs.URL).waitClosed()
 }
+
+// An event's attachments must follow its text frame with nothing between
+// them, even while the engine sends pings from its own goroutine.
+func TestBinaryEventFramesStayTogether(t *testing.T) {
+	s := NewServer(Options{Engine: engineio.Options{PingInterval: time.Millisecond, PingTimeout: time.Minute}})
+	sockets := make(chan *Socket, 1)
+	s.Of("/").OnConnection(func(so *Socket) { sockets <- so })
+	hs := httptest.NewServer(s)
+	defer hs.Close()
+	defer func() { _ = s.Close(context.Background()) }()
+
+	c := dialWS(t, hs.URL)
+	c.write("40")
+	if got := c.read(); !strings.HasPrefix(got, `40{"sid":`) {
+		t.Fatalf("got %q, want a CONNECT reply", got)
+	}
+	so := <-sockets
+
+	// The emitter sends batches and waits for the reader between them, so
+	// the queue stays far below its limit.
+	const batch = 64
+	stop := make(chan struct{})
+	more := make(chan struct{}, 1)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			for range batch {
+				if so.Emit("b", []byte("x")) != nil {
+					return
+				}
+			}
+			select {
+			case <-stop:
+				return
+			case <-more:
+			}
+		}
+	}()
+	defer func() { close(stop); <-done }()
+
+	// Read raw frames: a ping right after "451-..." is the bug.
+	const wantPings = 300
+	pings, events := 0, 0
+	afterHeader := false
+	for pings < wantPings {
+		_ = c.conn.SetReadDeadline(time.Now().Add(hangGuard))
+		data, op, err := wsutil.ReadServerData(c.rw)
+		if err != nil {
+			t.Fatalf("read: %v", err)
+		}
+		switch {
+		case op == ws.OpBinary:
+			if !afterHeader {
+				t.Fatalf("got an attachment without its event")
+			}
+			afterHeader = false
+			events++
+			if events%batch == 0 {
+				more <- struct{}{}
+			}
+		case afterHeader:
+			t.Fatalf("after event %d: got %q between an event and its attachment", events, data)
+		case string(data) == "2":
+			pings++
+			_ = wsutil.WriteClientText(c.conn, []byte("3"))
+		case strings.HasPrefix(string(data), "451-"):
+			afterHeader = true
+		default:
+			t.Fatalf("got %q, want a ping or an event", data)
+		}
+	}
+}

@@ -28,7 +28,7 @@ type Socket struct {
 
 	mu           sync.Mutex
 	connected    bool
-	handlers     map[string][]Handler         // allocated on first On
+	handlers     []eventHandler               // a socket has few: a slice is smaller than a map
 	state        map[string]any               // allocated on first Set
 	acks         map[uint64]chan<- ackOutcome // allocated on first EmitWithAck
 	nextAck      uint64
@@ -75,10 +75,13 @@ func (s *Socket) Connected() bool {
 func (s *Socket) On(event string, h Handler) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.handlers == nil {
-		s.handlers = make(map[string][]Handler, 1)
-	}
-	s.handlers[event] = append(s.handlers[event], h)
+	s.handlers = append(s.handlers, eventHandler{event, h})
+}
+
+// eventHandler is a handler a socket registered with On.
+type eventHandler struct {
+	event string
+	h     Handler
 }
 
 // OnDisconnect adds a handler called once when the socket disconnects, while
@@ -242,17 +245,34 @@ func (s *Socket) onEvent(p *parser.Packet) {
 	if p.HasID {
 		ack = s.ackFunc(p.ID)
 	}
-	handlers := s.nsp.handlersFor(event)
-	s.mu.Lock()
-	own := s.handlers[event]
-	s.mu.Unlock()
-	for _, list := range [][]Handler{handlers, own} {
-		for _, h := range list {
-			if !s.safely("event "+event, func() { h(s, args, ack) }) {
-				return
-			}
+	for _, h := range s.nsp.handlersFor(event) {
+		if !s.runHandler(h, event, args, ack) {
+			return
 		}
 	}
+	// On may add handlers meanwhile: walk the list as it was, by index.
+	s.mu.Lock()
+	own := s.handlers
+	s.mu.Unlock()
+	for _, eh := range own {
+		if eh.event == event && !s.runHandler(eh.h, event, args, ack) {
+			return
+		}
+	}
+}
+
+// runHandler runs an event handler; a panic is logged and disconnects the
+// socket, as in safely.
+func (s *Socket) runHandler(h Handler, event string, args Args, ack AckFunc) (ok bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.nsp.srv.log.Error("socket.io: handler panic", "nsp", s.nsp.name, "sid", s.id, "event", event, "panic", r, "stack", string(debug.Stack()))
+			s.Disconnect()
+			ok = false
+		}
+	}()
+	h(s, args, ack)
+	return true
 }
 
 // ackFunc answers ack id once.

@@ -1,7 +1,7 @@
 // Two people in separate browsers: open a room, meet, chat, rename, see who is online, leave.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { alerts, bubbles, createRoom, enterRoom, launchBrowser, person, send, shot, startServer } from './harness.mjs';
+import { alerts, bubbles, createRoom, enterRoom, launchBrowser, person, send, shot, startServer, waitConnected } from './harness.mjs';
 
 let server;
 let browser;
@@ -105,6 +105,8 @@ test('two people chat, rename, see each other online and leave', async () => {
   // B leaves: A is told and the online list shrinks.
   await b.page.locator('.panel button.danger').click();
   await b.page.waitForURL(/\/$/);
+  await b.page.locator('#room-title').waitFor();
+  assert.equal(await b.page.locator('.my-rooms').count(), 0, 'a room you left is not listed as yours');
   await a.page.locator('.alert.kind-leave').waitFor();
   assert.equal(await a.page.locator('.alert.kind-leave .alert-text').textContent(), '콜라러버님이 퇴장했습니다.');
   await a.page.waitForFunction(() => document.querySelectorAll('.online li').length === 1);
@@ -133,6 +135,42 @@ test('mobile: the menu is a drawer and the chat fits a phone', async () => {
   // Nothing is wider than the screen.
   const overflow = await a.page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   assert.equal(overflow, 0);
+  assert.deepEqual(a.errors, []);
+  await a.context.close();
+});
+
+test('keyboard only: open a room and chat without a mouse; controls have names', async () => {
+  const a = await person(browser, server.url);
+  await a.page.goto('/');
+  await a.page.locator('#room-title').waitFor();
+  await a.page.locator('#room-title').focus();
+  await a.page.keyboard.type('키보드 방');
+  await a.page.keyboard.press('Tab'); // the capacity group, on its checked option (4)
+  await a.page.keyboard.press('ArrowRight'); // 8
+  await a.page.keyboard.press('Tab'); // the password checkbox
+  await a.page.keyboard.press('Tab'); // the submit button
+  await a.page.keyboard.press('Enter');
+  await waitConnected(a.page);
+  assert.equal(await a.page.locator('.room-header .count').textContent(), '1/8');
+
+  // The composer has focus after entering; Enter sends.
+  await a.page.keyboard.type('마우스 없이');
+  await a.page.keyboard.press('Enter');
+  await a.page.locator('.msg.mine .bubble', { hasText: '마우스 없이' }).waitFor();
+
+  // What a screen reader finds.
+  const named = [
+    ['textbox', '메시지 입력'],
+    ['button', '보내기'],
+    ['button', '링크 복사'],
+    ['link', '처음으로'],
+    ['textbox', '내 닉네임'],
+    ['button', '채팅방 나가기'],
+  ];
+  for (const [role, name] of named) {
+    assert.ok((await a.page.getByRole(role, { name, exact: true }).count()) >= 1, `${role} named ${name}`);
+  }
+  assert.equal(await a.page.getByRole('log').count(), 1);
   assert.deepEqual(a.errors, []);
   await a.context.close();
 });

@@ -42,6 +42,12 @@ test('a locked room asks for its password, says when it is wrong, and lets you r
   assert.equal(await guest.page.locator('#nick-input').inputValue(), nick);
   await guest.page.locator('.msg.mine .bubble', { hasText: '들어왔어요' }).waitFor();
   assert.equal(await guest.page.locator('.online li.me .who').textContent(), nick);
+
+  // Home lists the rooms you are in; the link leads back without a password.
+  await guest.page.locator('.room-header a[href="/"]').click();
+  await guest.page.locator('.my-rooms a', { hasText: '비밀 작전' }).click();
+  await waitConnected(guest.page);
+  assert.equal(await guest.page.locator('#nick-input').inputValue(), nick);
   assert.deepEqual([...owner.errors, ...guest.errors], []);
   await owner.context.close();
   await guest.context.close();

@@ -86,6 +86,8 @@ export class ChatRoom {
       tryAllTransports: true,
       reconnectionDelay: 500,
       reconnectionDelayMax: 4000,
+      // A connection attempt into a dead network can hang; give up on it sooner than the default 20 s.
+      timeout: 8000,
     });
     this.el = this.build();
   }

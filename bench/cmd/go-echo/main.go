@@ -2,8 +2,11 @@
 // internal/socketio: a client joins room "r<k>" given as the handshake query parameter "room";
 // event "bcast" with one argument is broadcast to the whole room (sender included) and acked.
 //
-// Usage: go-echo [-addr 127.0.0.1:8091]   (port 0 picks a free one)
-// Prints "listening <port>" on stdout once ready; stops on SIGINT/SIGTERM.
+// Usage: go-echo [-addr 127.0.0.1:8091] [-cpuprofile file] [-memprofile file] [-pprof 127.0.0.1:0]
+// (port 0 picks a free one). Prints "listening <port>" on stdout once ready; stops on
+// SIGINT/SIGTERM. -cpuprofile covers the whole run; -memprofile is the heap at shutdown; -pprof
+// serves net/http/pprof on its own listener (printed as "pprof <port>" on stderr) for heap
+// snapshots while clients are connected.
 package main
 
 import (
@@ -13,8 +16,11 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	httppprof "net/http/pprof"
 	"os"
 	"os/signal"
+	"runtime"
+	"runtime/pprof"
 	"syscall"
 	"time"
 
@@ -30,7 +36,50 @@ func main() {
 
 func run() error {
 	addr := flag.String("addr", "127.0.0.1:8091", "listen address")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	memProfile := flag.String("memprofile", "", "write a heap profile at shutdown to this file")
+	pprofAddr := flag.String("pprof", "", "serve net/http/pprof on this address")
+	memRate := flag.Int("memprofilerate", 0, "runtime.MemProfileRate (1 records every allocation); 0 keeps the default")
 	flag.Parse()
+	if *memRate > 0 {
+		runtime.MemProfileRate = *memRate
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	if *memProfile != "" {
+		defer func() {
+			f, err := os.Create(*memProfile)
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "go-echo:", err)
+				return
+			}
+			defer f.Close()
+			runtime.GC()
+			_ = pprof.WriteHeapProfile(f)
+		}()
+	}
+	if *pprofAddr != "" {
+		pl, err := net.Listen("tcp", *pprofAddr)
+		if err != nil {
+			return err
+		}
+		dbg := http.NewServeMux()
+		dbg.HandleFunc("/debug/pprof/", httppprof.Index)
+		dbg.HandleFunc("/debug/pprof/profile", httppprof.Profile)
+		fmt.Fprintf(os.Stderr, "pprof %d\n", pl.Addr().(*net.TCPAddr).Port)
+		ps := &http.Server{Handler: dbg, ReadHeaderTimeout: 10 * time.Second}
+		go func() { _ = ps.Serve(pl) }()
+		defer ps.Close()
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 

@@ -2,6 +2,7 @@ package memory
 
 import (
 	"context"
+	"slices"
 	"sort"
 	"sync"
 )
@@ -15,8 +16,8 @@ type Presence struct {
 }
 
 type online struct {
-	since uint64 // arrival order
-	conns map[string]struct{}
+	since uint64   // arrival order
+	conns []string // a chatter has one socket in a room, rarely a few: a slice beats a set
 }
 
 // NewPresence returns an empty presence.
@@ -34,7 +35,9 @@ func (p *Presence) TryAdd(ctx context.Context, roomID, chatterID, connID string,
 	defer p.mu.Unlock()
 	room := p.rooms[roomID]
 	if o := room[chatterID]; o != nil {
-		o.conns[connID] = struct{}{}
+		if !slices.Contains(o.conns, connID) {
+			o.conns = append(o.conns, connID)
+		}
 		return true, nil
 	}
 	if capacity > 0 && len(room) >= capacity {
@@ -45,7 +48,7 @@ func (p *Presence) TryAdd(ctx context.Context, roomID, chatterID, connID string,
 		p.rooms[roomID] = room
 	}
 	p.seq++
-	room[chatterID] = &online{since: p.seq, conns: map[string]struct{}{connID: {}}}
+	room[chatterID] = &online{since: p.seq, conns: []string{connID}}
 	return true, nil
 }
 
@@ -61,7 +64,9 @@ func (p *Presence) Remove(ctx context.Context, roomID, chatterID, connID string)
 	if o == nil {
 		return false, nil
 	}
-	delete(o.conns, connID)
+	if i := slices.Index(o.conns, connID); i >= 0 {
+		o.conns = slices.Delete(o.conns, i, i+1)
+	}
 	if len(o.conns) > 0 {
 		return true, nil
 	}

@@ -31,7 +31,7 @@ var (
 type Conn struct {
 	srv *Server
 	id  string
-	req *http.Request
+	hs  handshake
 
 	// readMu serializes packet handling between polling POSTs and the
 	// websocket reader, so OnMessage sees messages one at a time, in order.
@@ -65,10 +65,16 @@ type Conn struct {
 	heartbeat    *time.Timer
 	heartbeatDue time.Time
 	awaitingPong bool
+
+	// lingering: closed by the server while polling with no GET waiting;
+	// the session stays reachable until the next GET takes the queued
+	// packets and the close packet, or lingerTimer gives up.
+	lingering   bool
+	lingerTimer *time.Timer
 }
 
 func newConn(s *Server, r *http.Request) *Conn {
-	return &Conn{srv: s, id: newSessionID(), req: handshakeCopy(r)}
+	return &Conn{srv: s, id: newSessionID(), hs: keepHandshake(r)}
 }
 
 // ID returns the session id (the "sid").
@@ -76,10 +82,10 @@ func (c *Conn) ID() string { return c.id }
 
 // Request returns a copy of the handshake request: method, URL and query,
 // headers, Host and RemoteAddr. It has no body and a background context.
-func (c *Conn) Request() *http.Request { return c.req }
+func (c *Conn) Request() *http.Request { return c.hs.request() }
 
 // RemoteAddr returns the handshake request's remote address.
-func (c *Conn) RemoteAddr() string { return c.req.RemoteAddr }
+func (c *Conn) RemoteAddr() string { return c.hs.remoteAddr }
 
 // Transport returns "polling" or "websocket", the transport in use now.
 func (c *Conn) Transport() string {
@@ -92,7 +98,8 @@ func (c *Conn) Transport() string {
 }
 
 // OnMessage sets the message handler. It is called with each "4" packet, one
-// at a time and in order, from the goroutine reading the transport. data is
+// at a time and in order, while the transport's reader waits (on a pooled
+// handler goroutine for websocket, on the POST's for polling). data is
 // valid only during the call (it is reused afterwards): copy what you keep.
 // Set it in the Server's OnConnection callback.
 func (c *Conn) OnMessage(fn func(data []byte, binary bool)) {
@@ -176,21 +183,44 @@ func (c *Conn) writeInlineLocked() bool {
 	frame := c.queue[0].frame
 	c.queue[0] = nil
 	c.queue = c.queue[:0]
-	n := 0
-	var werr error
-	err := c.raw.Write(func(fd uintptr) bool {
-		n, werr = syscall.Write(int(fd), frame)
-		return true // never wait for writability here
-	})
-	if n < 0 {
-		n = 0
-	}
+	op := c.srv.rawOps.Get().(*rawOp)
+	op.buf = frame
+	err := c.raw.Write(op.write)
+	n, werr := max(op.n, 0), op.err
+	op.reset()
+	c.srv.rawOps.Put(op)
 	if err == nil && werr == nil && n == len(frame) {
 		return true
 	}
 	c.partial = frame[n:]
 	return false
 }
+
+// rawOp carries one non-blocking read or write through syscall.RawConn.
+// It is pooled with its callbacks bound once, so that these calls, made
+// once per delivered packet or received frame, allocate nothing.
+type rawOp struct {
+	buf         []byte
+	n           int
+	err         error
+	read, write func(fd uintptr) bool
+}
+
+func newRawOp() any {
+	op := &rawOp{}
+	// both return true: never wait for readiness here
+	op.read = func(fd uintptr) bool {
+		op.n, op.err = syscall.Read(int(fd), op.buf)
+		return true
+	}
+	op.write = func(fd uintptr) bool {
+		op.n, op.err = syscall.Write(int(fd), op.buf)
+		return true
+	}
+	return op
+}
+
+func (op *rawOp) reset() { op.buf, op.n, op.err = nil, 0, nil }
 
 func (c *Conn) wakePollLocked() {
 	if c.pollWake == nil {
@@ -220,7 +250,11 @@ func (c *Conn) closeLocked(reason string, code uint16) (fireOnClose bool) {
 	}
 	c.closed = true
 	c.reason = reason
-	c.srv.unregister(c)
+	if reason == ReasonForcedClose && c.ws == nil && c.pollWake != nil && !c.polling {
+		c.lingerLocked()
+	} else {
+		c.srv.unregister(c)
+	}
 	if c.heartbeat != nil {
 		c.heartbeat.Stop()
 	}
@@ -233,7 +267,7 @@ func (c *Conn) closeLocked(reason string, code uint16) (fireOnClose bool) {
 			c.partial = nil
 			_ = c.ws.Close()
 		} else {
-			_ = c.ws.SetWriteDeadline(shutdownTimeout())
+			_ = c.ws.SetWriteDeadline(gracefulDeadline())
 			c.finalFrame = closeFrame(code)
 			c.kickLocked()
 		}
@@ -245,6 +279,33 @@ func (c *Conn) closeLocked(reason string, code uint16) (fireOnClose bool) {
 	}
 	c.closeFired = true
 	return true
+}
+
+// lingerLocked keeps a polling session that the server closed reachable
+// for the client's next GET, which then receives the packets still queued
+// (the last ack, say) followed by the close packet, as the reference server
+// does; without it that GET would fail with "Session ID unknown" and the
+// client would report a transport error. The wait is bounded by
+// PingTimeout, the time a live client is given to answer anyway.
+func (c *Conn) lingerLocked() {
+	c.lingering = true
+	c.lingerTimer = time.AfterFunc(c.srv.lingerWait(), c.endLinger)
+}
+
+// endLinger forgets a lingering session whose client did not poll in time.
+func (c *Conn) endLinger() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.lingering {
+		c.stopLingerLocked()
+		c.queue = nil
+	}
+}
+
+func (c *Conn) stopLingerLocked() {
+	c.lingering = false
+	c.lingerTimer.Stop()
+	c.srv.unregister(c)
 }
 
 // finishClose runs OnClose when closeLocked asked for it.

@@ -35,19 +35,22 @@ const (
 
 // Close reasons passed to OnClose; the same strings the reference server uses.
 const (
-	ReasonTransportClose   = "transport close"
-	ReasonTransportError   = "transport error"
-	ReasonPingTimeout      = "ping timeout"
-	ReasonParseError       = "parse error"
-	ReasonForcedClose      = "forced close"
-	ReasonServerShutdown   = "server shutting down"
+	ReasonTransportClose = "transport close"      // the client closed ("1", close frame, or the TCP connection)
+	ReasonTransportError = "transport error"      // broken transport, protocol violation or slow consumer
+	ReasonPingTimeout    = "ping timeout"         // no pong within PingTimeout
+	ReasonParseError     = "parse error"          // an invalid Engine.IO packet
+	ReasonForcedClose    = "forced close"         // Conn.Close
+	ReasonServerShutdown = "server shutting down" // Server.Close
+)
+
+const (
 	defaultPingInterval    = 25 * time.Second
 	defaultPingTimeout     = 20 * time.Second
 	defaultMaxPayload      = 1_000_000
 	defaultQueueLimit      = 1024
-	gracefulCloseDeadline  = 2 * time.Second
+	gracefulCloseDeadline  = 2 * time.Second // for the last frames to a peer that does not read
 	protocolVersion        = "4"
-	smallReadBufferSize    = 4096
+	smallReadBufferSize    = 4096 // pooled buffers for websocket messages up to this size
 	maxPooledPayloadLength = smallReadBufferSize
 )
 
@@ -76,10 +79,9 @@ type Options struct {
 	PingTimeout  time.Duration // default 20s
 	MaxPayload   int           // bytes per POST body or websocket message; default 1,000,000
 	Transports   []string      // default {"polling", "websocket"}
-	// AllowUpgrades is documented as default true; since a bool's zero value
-	// is false, set DisableUpgrades to turn upgrades off. AllowUpgrades is
-	// kept for callers that set it explicitly: upgrades are allowed unless
-	// DisableUpgrades is true.
+	// Upgrades from polling to websocket are allowed by default. Since a
+	// bool's zero value is false, DisableUpgrades turns them off;
+	// AllowUpgrades is accepted for the documented API but has no effect.
 	AllowUpgrades   bool
 	DisableUpgrades bool
 	CORS            CORSOptions

@@ -24,7 +24,7 @@ var errStopPayload = errors.New("engineio: session closed while reading a payloa
 // session closes, or an upgrade takes over) and returns them as one payload.
 func (c *Conn) poll(w http.ResponseWriter, r *http.Request) {
 	c.mu.Lock()
-	if closed, fire := c.expireLocked(); closed || c.ws != nil || c.pollWake == nil {
+	if closed, fire := c.expireLocked(); (closed && !c.lingering) || c.ws != nil || c.pollWake == nil {
 		c.mu.Unlock()
 		c.finishClose(fire)
 		writeError(w, errBadRequest)
@@ -120,6 +120,9 @@ func (c *Conn) poll(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	c.polling = false
+	if c.lingering {
+		c.stopLingerLocked() // this GET took the last packets
+	}
 	c.mu.Unlock()
 
 	size := 0

@@ -231,8 +231,48 @@ func TestPollingServerClose(t *testing.T) {
 	if err := c.Send(NewMessage([]byte("late"), false)); !errors.Is(err, ErrClosed) {
 		t.Errorf("Send after close: got %v, want ErrClosed", err)
 	}
+	// The next GET still gets what was queued before the close, then the
+	// close packet, so the client sees "transport close", not an error.
+	if status, body := h.get(open.SID); status != http.StatusOK || body != "4bye\x1e1" {
+		t.Errorf("GET after close: got %d %q, want 200 \"4bye\\x1e1\"", status, body)
+	}
 	if status, _ := h.get(open.SID); status != http.StatusBadRequest {
-		t.Errorf("GET after close: got status %d, want 400", status)
+		t.Errorf("second GET after close: got status %d, want 400", status)
+	}
+	if n := h.srv.Count(); n != 0 {
+		t.Errorf("got count %d, want 0", n)
+	}
+}
+
+func TestPollingServerCloseForgetsSessionWithoutGet(t *testing.T) {
+	h := newHarness(t, Options{}, nil)
+	h.srv.lingerTimeout = 10 * time.Millisecond
+	open, c := h.openPolling()
+	if err := c.Send(NewMessage([]byte("bye"), false)); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	h.closeReason()
+	waitUntil(t, "the session to be forgotten", func() bool { return h.srv.Count() == 0 })
+	if status, _ := h.get(open.SID); status != http.StatusBadRequest {
+		t.Errorf("GET after the linger: got status %d, want 400", status)
+	}
+}
+
+func TestPollingServerCloseFlushesAckAfterPost(t *testing.T) {
+	// The handler acks and closes during the POST, while no GET waits.
+	h := newHarness(t, Options{}, func(c *Conn) {
+		c.OnMessage(func(data []byte, _ bool) {
+			_ = c.Send(NewMessage(append([]byte("ack:"), data...), false))
+			c.Close()
+		})
+	})
+	open, _ := h.openPolling()
+	if status, body := h.post(open.SID, "4last"); status != http.StatusOK || body != "ok" {
+		t.Fatalf("POST: got %d %q, want 200 ok", status, body)
+	}
+	if status, body := h.get(open.SID); status != http.StatusOK || body != "4ack:last\x1e1" {
+		t.Errorf("GET: got %d %q, want 200 \"4ack:last\\x1e1\"", status, body)
 	}
 }
 

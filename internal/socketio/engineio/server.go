@@ -3,9 +3,11 @@ package engineio
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/base64"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,9 +20,14 @@ type Server struct {
 	opts         Options
 	onConnection func(c *Conn)
 	readBufs     sync.Pool // *[]byte of smallReadBufferSize for websocket frames
+	rawOps       sync.Pool // *rawOp
+	handlers     handlerPool
 	tasks        tasks
 	// the reference's 100 ms check interval; tests stretch them
 	probeNoopDelay, closeNoopWait time.Duration
+	// how long a closed polling session waits for its last GET; 0 means
+	// PingTimeout (tests shorten it)
+	lingerTimeout time.Duration
 
 	mu     sync.Mutex
 	conns  map[string]*Conn
@@ -39,6 +46,8 @@ func NewServer(opts Options) *Server {
 		b := make([]byte, smallReadBufferSize)
 		return &b
 	}
+	s.rawOps.New = newRawOp
+	s.handlers.init(&s.tasks)
 	return s
 }
 
@@ -69,7 +78,9 @@ func (s *Server) Close(ctx context.Context) error {
 
 	for _, c := range conns {
 		c.closeWith(ReasonServerShutdown, closeGoingAway)
+		c.endLinger() // no more GETs will be served
 	}
+	s.handlers.stop()
 	idle := s.tasks.idleChan()
 	select {
 	case <-idle:
@@ -227,22 +238,44 @@ func newSessionID() string {
 	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
-// handshakeCopy keeps what the application may read of the handshake
-// request (method, URL, headers, remote address) without the body, context
-// or connection state of the original.
-func handshakeCopy(r *http.Request) *http.Request {
-	u := *r.URL
+// handshake keeps what the application may read of the handshake request.
+// It holds on to the request's own URL and header (net/http is done with
+// them once the handler returns) rather than copies, and builds an
+// *http.Request only when asked: a connection lives long, the question is
+// asked rarely.
+type handshake struct {
+	method, proto, host string
+	remoteAddr, uri     string
+	protoMajor, minor   int
+	url                 *url.URL
+	header              http.Header
+	tls                 *tls.ConnectionState
+}
+
+func keepHandshake(r *http.Request) handshake {
+	return handshake{
+		method: r.Method, proto: r.Proto, host: r.Host,
+		remoteAddr: r.RemoteAddr, uri: r.RequestURI,
+		protoMajor: r.ProtoMajor, minor: r.ProtoMinor,
+		url: r.URL, header: r.Header, tls: r.TLS,
+	}
+}
+
+// request returns a new *http.Request from h, with its own URL; the header
+// map is the handshake's.
+func (h *handshake) request() *http.Request {
+	u := *h.url
 	return &http.Request{
-		Method:     r.Method,
+		Method:     h.method,
 		URL:        &u,
-		Proto:      r.Proto,
-		ProtoMajor: r.ProtoMajor,
-		ProtoMinor: r.ProtoMinor,
-		Header:     r.Header.Clone(),
-		Host:       r.Host,
-		RemoteAddr: r.RemoteAddr,
-		RequestURI: r.RequestURI,
-		TLS:        r.TLS,
+		Proto:      h.proto,
+		ProtoMajor: h.protoMajor,
+		ProtoMinor: h.minor,
+		Header:     h.header,
+		Host:       h.host,
+		RemoteAddr: h.remoteAddr,
+		RequestURI: h.uri,
+		TLS:        h.tls,
 	}
 }
 
@@ -407,6 +440,13 @@ func (t *tasks) idleChan() <-chan struct{} {
 	return t.idle
 }
 
-// shutdownTimeout bounds how long a graceful websocket close may take to
+func (s *Server) lingerWait() time.Duration {
+	if s.lingerTimeout > 0 {
+		return s.lingerTimeout
+	}
+	return s.opts.PingTimeout
+}
+
+// gracefulDeadline bounds how long a graceful websocket close may take to
 // write its last frames to a peer that does not read.
-func shutdownTimeout() time.Time { return time.Now().Add(gracefulCloseDeadline) }
+func gracefulDeadline() time.Time { return time.Now().Add(gracefulCloseDeadline) }

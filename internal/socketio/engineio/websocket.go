@@ -61,6 +61,7 @@ func (s *Server) handshakeWebSocket(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	fr := s.newFrameReader(rd)
+	fr.useRaw(nc)
 	if !s.tasks.goTask(func() { c.readLoop(fr) }) {
 		c.closeWith(ReasonServerShutdown, closeAbort)
 	}
@@ -92,6 +93,7 @@ func (s *Server) upgrade(w http.ResponseWriter, r *http.Request, c *Conn) {
 	c.mu.Unlock()
 
 	fr := s.newFrameReader(rd)
+	fr.useRaw(nc)
 	if !s.tasks.goTask(func() { c.probe(nc, fr) }) {
 		c.abandonUpgrade(nc)
 	}
@@ -141,7 +143,10 @@ func (c *Conn) probe(nc net.Conn, fr *frameReader) {
 		c.kickLocked()
 		c.mu.Unlock()
 		_ = nc.SetReadDeadline(time.Time{})
-		c.readLoop(fr)
+		// a fresh goroutine: this one's stack grew during the probe
+		if !c.srv.tasks.goTask(func() { c.readLoop(fr) }) {
+			c.closeWith(ReasonServerShutdown, closeAbort)
+		}
 		return
 	}
 }
@@ -167,7 +172,10 @@ func (c *Conn) abandonUpgrade(nc net.Conn) {
 	c.mu.Unlock()
 }
 
-// readLoop reads the websocket until it fails or the session closes.
+// readLoop reads the websocket until it fails or the session closes. This
+// goroutine lives as long as the connection and only waits for the first
+// byte of each frame: the rest of the frame and its handling run on a
+// handler goroutine (see handlerPool), so its stack stays at the minimum.
 func (c *Conn) readLoop(fr *frameReader) {
 	defer func() {
 		if v := recover(); v != nil {
@@ -176,21 +184,43 @@ func (c *Conn) readLoop(fr *frameReader) {
 		}
 	}()
 	for {
-		// wait for the next frame in a shallow call: a parked reader then
-		// fits the smallest goroutine stack
 		if err := fr.awaitFrame(); err != nil {
 			c.readFailed(err)
 			return
 		}
+		if !c.srv.handlers.run(c, fr) {
+			return
+		}
+	}
+}
+
+// readFrame reads the rest of the frame that awaitFrame found and acts on
+// it. It reports whether the reader should go on.
+// On a raw socket it takes everything that has arrived in one read and
+// handles every frame that starts in it.
+func (c *Conn) readFrame(fr *frameReader) bool {
+	got, err := fr.fill()
+	if err != nil {
+		c.readFailed(err)
+		return false
+	}
+	if !got {
+		return true // woken with nothing to read: wait again
+	}
+	defer fr.drop()
+	for {
 		m, err := fr.next()
 		if err != nil {
 			c.readFailed(err)
-			return
+			return false
 		}
 		c.handleFrame(m)
 		fr.release(m)
 		if c.isClosed() {
-			return
+			return false
+		}
+		if len(fr.unread) == 0 {
+			return true
 		}
 	}
 }
@@ -300,15 +330,59 @@ func (c *Conn) writeLoop() {
 type frameReader struct {
 	srv *Server
 	r   io.Reader
-	hdr [ws.MaxHeaderSize - 2]byte
+	// raw is r's socket when r is a plain TCP connection with nothing read
+	// ahead. The reader then waits for readability without reading (ready
+	// is its callback, bound once), and fill reads what has arrived in one
+	// call into a pooled buffer, instead of a read per header and payload.
+	raw    syscall.RawConn
+	ready  func(fd uintptr) bool
+	waited bool
+	buf    *[]byte // pooled, from fill to drop
+	unread []byte  // what next has not consumed of *buf
+	hdr    [ws.MaxHeaderSize - 2]byte
 	// a fragmented message being assembled
 	partial   []byte
 	partialOp ws.OpCode
 	first     bool // hdr[0] already holds the frame's first byte
 }
 
-// awaitFrame blocks until the next frame starts and keeps its first byte.
+// useRaw switches fr to raw reads when nc is r itself and exposes its
+// socket.
+func (fr *frameReader) useRaw(nc net.Conn) {
+	sc, ok := nc.(syscall.Conn)
+	if !ok || fr.r != io.Reader(nc) {
+		return
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return
+	}
+	fr.raw = raw
+	fr.ready = func(fd uintptr) bool {
+		if fr.waited {
+			return true // woken: data, end of stream or an error
+		}
+		// Readiness is edge-triggered: wait only when nothing is there.
+		// The peek takes nothing, so a handler reads it all in one go.
+		_, _, err := syscall.Recvfrom(int(fd), fr.hdr[:1], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		if errors.Is(err, syscall.EAGAIN) {
+			fr.waited = true
+			return false
+		}
+		return true
+	}
+}
+
+// awaitFrame blocks until the next frame starts. On a raw socket it only
+// waits for readability; otherwise it reads and keeps the first byte.
 func (fr *frameReader) awaitFrame() error {
+	if fr.raw != nil {
+		fr.waited = false
+		if err := fr.raw.Read(fr.ready); err != nil {
+			return fmt.Errorf("engineio: wait for a frame: %w", err)
+		}
+		return nil
+	}
 	for {
 		n, err := fr.r.Read(fr.hdr[:1])
 		if n == 1 {
@@ -330,6 +404,60 @@ type message struct {
 
 func (s *Server) newFrameReader(r io.Reader) *frameReader {
 	return &frameReader{srv: s, r: r}
+}
+
+// fill reads what has arrived on a raw socket, without waiting. It
+// reports false when there was nothing (a stale wake-up). Without a raw
+// socket it does nothing: next reads from r.
+func (fr *frameReader) fill() (bool, error) {
+	if fr.raw == nil {
+		return true, nil
+	}
+	bp := fr.srv.readBufs.Get().(*[]byte)
+	op := fr.srv.rawOps.Get().(*rawOp)
+	op.buf = *bp
+	err := fr.raw.Read(op.read)
+	n, rerr := op.n, op.err
+	op.reset()
+	fr.srv.rawOps.Put(op)
+	if err == nil {
+		err = rerr
+	}
+	switch {
+	case errors.Is(err, syscall.EAGAIN), errors.Is(err, syscall.EINTR):
+		fr.srv.readBufs.Put(bp)
+		return false, nil
+	case err != nil:
+		fr.srv.readBufs.Put(bp)
+		return false, fmt.Errorf("engineio: read: %w", err)
+	case n <= 0:
+		fr.srv.readBufs.Put(bp)
+		return false, io.EOF
+	}
+	fr.buf, fr.unread = bp, (*bp)[:n]
+	return true, nil
+}
+
+// drop gives fill's buffer back.
+func (fr *frameReader) drop() {
+	if fr.buf != nil {
+		fr.srv.readBufs.Put(fr.buf)
+		fr.buf, fr.unread = nil, nil
+	}
+}
+
+// readFull fills p from what fill read, then from r.
+func (fr *frameReader) readFull(p []byte) error {
+	k := copy(p, fr.unread)
+	fr.unread = fr.unread[k:]
+	if k == len(p) {
+		return nil
+	}
+	_, err := io.ReadFull(fr.r, p[k:])
+	if k > 0 && errors.Is(err, io.EOF) {
+		err = io.ErrUnexpectedEOF
+	}
+	return err
 }
 
 func (fr *frameReader) release(m message) {
@@ -412,15 +540,11 @@ func (fr *frameReader) readHeader() (ws.Header, error) {
 		fr.first = false
 		got = 1
 	}
-	for got < 2 {
-		n, err := fr.r.Read(b[got:])
-		got += n
-		if err != nil && got < 2 {
-			if errors.Is(err, io.EOF) && got > 0 {
-				err = io.ErrUnexpectedEOF
-			}
-			return ws.Header{}, err
+	if err := fr.readFull(b[got:]); err != nil {
+		if errors.Is(err, io.EOF) && got > 0 {
+			err = io.ErrUnexpectedEOF
 		}
+		return ws.Header{}, err
 	}
 	h := ws.Header{
 		Fin:    b[0]&0x80 != 0,
@@ -444,7 +568,7 @@ func (fr *frameReader) readHeader() (ws.Header, error) {
 		return h, nil
 	}
 	b = fr.hdr[:extra]
-	if _, err := io.ReadFull(fr.r, b); err != nil {
+	if err := fr.readFull(b); err != nil {
 		return ws.Header{}, err
 	}
 	switch extra &^ 4 {
@@ -466,7 +590,7 @@ func (fr *frameReader) readHeader() (ws.Header, error) {
 }
 
 func (fr *frameReader) readPayload(p []byte, mask [4]byte) error {
-	if _, err := io.ReadFull(fr.r, p); err != nil {
+	if err := fr.readFull(p); err != nil {
 		return fmt.Errorf("engineio: read frame payload: %w", err)
 	}
 	ws.Cipher(p, mask, 0)

@@ -554,3 +554,28 @@ func TestPollDuringProbeWaitsForTheUpgrade(t *testing.T) {
 		})
 	}
 }
+
+// Frames that arrive together, one of them across the server's read
+// buffer, are all handled, in order.
+func TestWebSocketFramesInOneWrite(t *testing.T) {
+	h := newHarness(t, Options{}, echo)
+	c, _, _ := h.openWebSocket()
+	msgs := []string{"4a", "4b", "4" + strings.Repeat("z", 5000), "4c", "4" + strings.Repeat("w", 3000), "4d"}
+	var buf bytes.Buffer
+	for _, m := range msgs {
+		if err := ws.WriteFrame(&buf, ws.MaskFrame(ws.NewTextFrame([]byte(m)))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.mu.Lock()
+	_, err := c.nc.Write(buf.Bytes())
+	c.mu.Unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range msgs {
+		if got := c.readText(); got != want {
+			t.Fatalf("message %d: got %d bytes %.10q, want %d bytes %.10q", i, len(got), got, len(want), want)
+		}
+	}
+}

@@ -3,19 +3,27 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 
 	"colachat/internal/chat"
 )
 
 const chatterColumns = `id, nickname, token_hash, created_at, deleted_at, is_active`
 
+const (
+	chatterQuery  = `SELECT ` + chatterColumns + ` FROM chatters WHERE id = ?`
+	chattersQuery = `SELECT ` + chatterColumns + ` FROM chatters WHERE id IN (SELECT value FROM json_each(?))`
+)
+
 // CreateChatter stores a new chatter.
 func (s *Store) CreateChatter(ctx context.Context, c chat.Chatter) error {
-	_, err := s.writer.ExecContext(ctx, `INSERT INTO chatters (`+chatterColumns+`) VALUES (?, ?, ?, ?, ?, ?)`,
-		c.ID, c.Nickname, nullBytes(c.TokenHash), millis(c.CreatedAt), nullMillis(c.DeletedAt), boolInt(c.IsActive))
+	err := s.commit.do(ctx, &op{run: func(w *writeConn) error {
+		_, err := exec(w.insertChatter, c.ID, c.Nickname, nullBytes(c.TokenHash), millis(c.CreatedAt),
+			nullMillis(c.DeletedAt), boolInt(c.IsActive))
+		return err
+	}})
 	if err != nil {
 		return fmt.Errorf("sqlite: create chatter %q: %w", c.ID, err)
 	}
@@ -24,7 +32,7 @@ func (s *Store) CreateChatter(ctx context.Context, c chat.Chatter) error {
 
 // Chatter returns the chatter with the given id.
 func (s *Store) Chatter(ctx context.Context, id string) (chat.Chatter, error) {
-	c, err := scanChatter(s.reader.QueryRowContext(ctx, `SELECT `+chatterColumns+` FROM chatters WHERE id = ?`, id))
+	c, err := scanChatter(s.reads.chatter.QueryRowContext(ctx, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return chat.Chatter{}, fmt.Errorf("sqlite: chatter %q: %w", id, chat.ErrNotFound)
 	}
@@ -37,14 +45,17 @@ func (s *Store) Chatter(ctx context.Context, id string) (chat.Chatter, error) {
 // Chatters returns the chatters with the given ids, in the order of ids; unknown ids and
 // repeats are skipped.
 func (s *Store) Chatters(ctx context.Context, ids []string) ([]chat.Chatter, error) {
+	if len(ids) == 0 {
+		return []chat.Chatter{}, nil
+	}
+	// The ids travel as one JSON array, so one prepared statement serves any number of them.
+	list, err := json.Marshal(ids)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: chatters: %w", err)
+	}
 	found := make(map[string]chat.Chatter, len(ids))
-	// Stay well below SQLite's limit on bound parameters.
-	const chunk = 500
-	for start := 0; start < len(ids); start += chunk {
-		part := ids[start:min(start+chunk, len(ids))]
-		if err := s.chattersByID(ctx, part, found); err != nil {
-			return nil, fmt.Errorf("sqlite: chatters: %w", err)
-		}
+	if err := s.chattersByID(ctx, string(list), found); err != nil {
+		return nil, fmt.Errorf("sqlite: chatters: %w", err)
 	}
 	out := make([]chat.Chatter, 0, len(found))
 	for _, id := range ids {
@@ -56,13 +67,8 @@ func (s *Store) Chatters(ctx context.Context, ids []string) ([]chat.Chatter, err
 	return out, nil
 }
 
-func (s *Store) chattersByID(ctx context.Context, ids []string, into map[string]chat.Chatter) error {
-	args := make([]any, len(ids))
-	for i, id := range ids {
-		args[i] = id
-	}
-	marks := strings.TrimSuffix(strings.Repeat("?,", len(ids)), ",")
-	rows, err := s.reader.QueryContext(ctx, `SELECT `+chatterColumns+` FROM chatters WHERE id IN (`+marks+`)`, args...)
+func (s *Store) chattersByID(ctx context.Context, list string, into map[string]chat.Chatter) error {
+	rows, err := s.reads.chatters.QueryContext(ctx, list)
 	if err != nil {
 		return err
 	}
@@ -79,11 +85,15 @@ func (s *Store) chattersByID(ctx context.Context, ids []string, into map[string]
 
 // RenameChatter sets the chatter's nickname and returns the updated chatter.
 func (s *Store) RenameChatter(ctx context.Context, id, nickname string) (chat.Chatter, error) {
-	c, err := scanChatter(s.writer.QueryRowContext(ctx,
-		`UPDATE chatters SET nickname = ? WHERE id = ? RETURNING `+chatterColumns, nickname, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return chat.Chatter{}, fmt.Errorf("sqlite: rename chatter %q: %w", id, chat.ErrNotFound)
-	}
+	var c chat.Chatter
+	err := s.commit.do(ctx, &op{run: func(w *writeConn) error {
+		var err error
+		c, err = scanChatter(queryRow(w.rename, nickname, id))
+		if errors.Is(err, sql.ErrNoRows) {
+			return chat.ErrNotFound
+		}
+		return err
+	}})
 	if err != nil {
 		return chat.Chatter{}, fmt.Errorf("sqlite: rename chatter %q: %w", id, err)
 	}
@@ -92,10 +102,13 @@ func (s *Store) RenameChatter(ctx context.Context, id, nickname string) (chat.Ch
 
 // SetChatterActive sets the chatter's isActive flag.
 func (s *Store) SetChatterActive(ctx context.Context, id string, active bool) error {
-	res, err := s.writer.ExecContext(ctx, `UPDATE chatters SET is_active = ? WHERE id = ?`, boolInt(active), id)
-	if err == nil {
-		err = mustAffect(res, "chatter", id)
-	}
+	err := s.commit.do(ctx, &op{run: func(w *writeConn) error {
+		res, err := exec(w.setActive, boolInt(active), id)
+		if err != nil {
+			return err
+		}
+		return mustAffect(res, "chatter", id)
+	}})
 	if err != nil {
 		return fmt.Errorf("sqlite: set chatter active: %w", err)
 	}

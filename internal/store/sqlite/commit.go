@@ -2,96 +2,98 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"errors"
-	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"colachat/internal/chat"
 
 	sqlite "modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 )
 
-// appendReq is one AppendMessage waiting for its commit.
-type appendReq struct {
-	ctx  context.Context
-	m    chat.Message
-	done chan appendResult // buffered: the committer never blocks on a caller
+// op is one write waiting for the committer. run executes it on the writer connection,
+// inside the batch's transaction; a solo op runs alone, between batches, outside any
+// transaction of the committer's (migrations and pings).
+type op struct {
+	ctx     context.Context
+	run     func(w *writeConn) error
+	solo    bool
+	message bool // counted in Stats.Messages once stored
+
+	err  error
+	done chan struct{} // closed once err (and whatever run captured) is final
 }
 
-type appendResult struct {
-	id  int64
-	err error
-}
-
-// committer owns the writer connection's message inserts: it gathers pending appends and
-// writes each gathered batch in one transaction.
+// committer owns the writer connection: it gathers pending writes of every kind and
+// executes each gathered batch in one transaction, in the order they were queued, so that
+// concurrent writers share one COMMIT and one fsync. Each caller is answered only after
+// that COMMIT.
 type committer struct {
-	db       *sql.DB
+	w        *writeConn
 	maxBatch int
 	maxWait  time.Duration
 
 	mu     sync.RWMutex // held for reading while enqueueing, for writing to close reqs
 	closed bool
-	reqs   chan *appendReq
+	reqs   chan *op
 	done   chan struct{}
+	// closeErr is the writer connection's close error, set before done is closed.
+	closeErr error
+	// lastStart is when the last batch began and lastSize how many writes it had; only the
+	// committer goroutine uses them.
+	lastStart time.Time
+	lastSize  int
 
 	batches  atomic.Int64
+	writes   atomic.Int64
 	messages atomic.Int64
 }
 
-func startCommitter(db *sql.DB, maxBatch int, maxWait time.Duration) *committer {
+func startCommitter(w *writeConn, maxBatch int, maxWait time.Duration) *committer {
 	c := &committer{
-		db:       db,
+		w:        w,
 		maxBatch: maxBatch,
 		maxWait:  maxWait,
-		reqs:     make(chan *appendReq, maxBatch),
+		reqs:     make(chan *op, maxBatch),
 		done:     make(chan struct{}),
 	}
 	go c.run()
 	return c
 }
 
-// AppendMessage stores m and returns it with its ID, its SentAt as stored, and the Chatter
-// the caller passed. It returns only after the transaction holding m has committed. Once m
-// is queued the call waits for the committer's answer even if ctx ends, so an error always
-// means the message was not stored; a ctx that ends before the batch is written drops m.
-func (s *Store) AppendMessage(ctx context.Context, m chat.Message) (chat.Message, error) {
+// do queues o and waits for its answer. Once o is queued the call waits even if ctx ends,
+// so an error always means o's changes were not stored; a ctx that ends before o's turn
+// drops o.
+func (c *committer) do(ctx context.Context, o *op) error {
 	if err := ctx.Err(); err != nil {
-		return chat.Message{}, fmt.Errorf("sqlite: append message: %w", err)
+		return err
 	}
-	m.SentAt = truncMillis(m.SentAt)
-	req := &appendReq{ctx: ctx, m: m, done: make(chan appendResult, 1)}
-	if err := s.commit.enqueue(ctx, req); err != nil {
-		return chat.Message{}, fmt.Errorf("sqlite: append message: %w", err)
+	o.ctx, o.done = ctx, make(chan struct{})
+	if err := c.enqueue(ctx, o); err != nil {
+		return err
 	}
-	res := <-req.done
-	if res.err != nil {
-		return chat.Message{}, fmt.Errorf("sqlite: append message: %w", res.err)
-	}
-	m.ID = res.id
-	return m, nil
+	<-o.done
+	return o.err
 }
 
-func (c *committer) enqueue(ctx context.Context, req *appendReq) error {
+func (c *committer) enqueue(ctx context.Context, o *op) error {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	if c.closed {
 		return ErrClosed
 	}
 	select {
-	case c.reqs <- req:
+	case c.reqs <- o:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
 	}
 }
 
-// stop refuses new appends, lets the committer write every queued one, and waits for it.
-func (c *committer) stop() {
+// stop refuses new writes, lets the committer execute every queued one, and waits for it
+// to close the writer connection.
+func (c *committer) stop() error {
 	c.mu.Lock()
 	if !c.closed {
 		c.closed = true
@@ -99,26 +101,47 @@ func (c *committer) stop() {
 	}
 	c.mu.Unlock()
 	<-c.done
+	return c.closeErr
 }
 
 func (c *committer) stats() Stats {
-	return Stats{Batches: c.batches.Load(), Messages: c.messages.Load()}
+	return Stats{Batches: c.batches.Load(), Writes: c.writes.Load(), Messages: c.messages.Load()}
 }
 
 func (c *committer) run() {
 	defer close(c.done)
-	batch := make([]*appendReq, 0, c.maxBatch)
+	defer func() { c.closeErr = c.w.close() }()
+	batch := make([]*op, 0, c.maxBatch)
 	wait := time.NewTimer(time.Hour)
 	wait.Stop()
 	for {
-		first, ok := <-c.reqs
+		// Writers that come faster than commits (a write already waiting once the last
+		// batch is done, or a last batch of several) get their batches paced, see gather.
+		// A lone writer, whose next write always finds the committer idle, is never made
+		// to wait for company.
+		busy := c.lastSize > 1
+		var first *op
+		var ok bool
+		select {
+		case first, ok = <-c.reqs:
+			busy = true
+		default:
+			first, ok = <-c.reqs
+		}
 		if !ok {
 			return
 		}
+		if first.solo {
+			c.runSolo(first)
+			continue
+		}
 		batch = append(batch[:0], first)
-		open := c.gather(&batch, wait)
+		open, solo := c.gather(&batch, busy, wait)
 		c.write(batch)
 		clear(batch)
+		if solo != nil {
+			c.runSolo(solo)
+		}
 		// A closed reqs yields its queued requests before reporting closed, so nothing is
 		// left behind once gather has seen the close.
 		if !open {
@@ -127,122 +150,154 @@ func (c *committer) run() {
 	}
 }
 
-// gather adds pending requests to batch and, when more than one was pending, waits up to
-// maxWait for more while it is not full. It reports false once reqs is closed.
-func (c *committer) gather(batch *[]*appendReq, wait *time.Timer) bool {
+// gather adds the pending writes to batch, up to maxBatch. When busy, commits start at
+// least maxWait apart: while the previous one started less than maxWait ago, gather waits
+// out the rest of that time, collecting the writes that arrive meanwhile, so a steady
+// stream of writes is committed in batches instead of paying a commit (and an fsync) each.
+// gather stops at a solo op, which it returns to run after the batch, and reports false
+// once reqs is closed.
+func (c *committer) gather(batch *[]*op, busy bool, wait *time.Timer) (open bool, solo *op) {
 	waiting := false
 	defer func() {
 		if waiting {
 			wait.Stop()
 		}
 	}()
+	add := func(o *op) bool {
+		if o.solo {
+			solo = o
+			return false
+		}
+		*batch = append(*batch, o)
+		return true
+	}
+	next := c.lastStart.Add(c.maxWait)
+	if !busy {
+		next = time.Time{}
+	}
 	for len(*batch) < c.maxBatch {
 		select {
-		case r, ok := <-c.reqs:
+		case o, ok := <-c.reqs:
 			if !ok {
-				return false
+				return false, nil
 			}
-			*batch = append(*batch, r)
+			if !add(o) {
+				return true, solo
+			}
 			continue
 		default:
 		}
-		// A lone append is committed at once, or a single sender would pay maxWait on every
-		// message; when several were pending, more are likely on their way.
-		if c.maxWait <= 0 || len(*batch) < 2 {
-			return true
-		}
 		if !waiting {
-			wait.Reset(c.maxWait)
+			d := time.Until(next)
+			if d <= 0 {
+				return true, nil
+			}
+			wait.Reset(d)
 			waiting = true
 		}
 		select {
-		case r, ok := <-c.reqs:
+		case o, ok := <-c.reqs:
 			if !ok {
-				return false
+				return false, nil
 			}
-			*batch = append(*batch, r)
+			if !add(o) {
+				return true, solo
+			}
 		case <-wait.C:
 			waiting = false
-			return true
+			return true, nil
 		}
 	}
-	return true
+	return true, nil
 }
 
-// write inserts the batch in one transaction and answers every request. A message whose own
-// insert is refused (a missing room or chatter, a cancelled caller) fails alone; any other
-// failure fails the whole batch, and nothing of it is stored.
-func (c *committer) write(batch []*appendReq) {
-	ids := make([]int64, len(batch))
-	errs := make([]error, len(batch))
-	err := c.insertAll(batch, ids, errs)
-	stored := int64(0)
-	for i, r := range batch {
-		switch {
-		case err != nil:
-			r.done <- appendResult{err: err}
-		case errs[i] != nil:
-			r.done <- appendResult{err: errs[i]}
-		default:
-			stored++
-			r.done <- appendResult{id: ids[i]}
-		}
+func (c *committer) runSolo(o *op) {
+	if err := o.ctx.Err(); err != nil {
+		o.err = err
+	} else {
+		o.err = o.run(c.w)
 	}
-	if err == nil {
-		c.batches.Add(1)
-		c.messages.Add(stored)
+	close(o.done)
+}
+
+// write executes the batch in one transaction and answers every op once it is committed.
+// An op that fails is undone alone (its savepoint) and the others go on. If an op's
+// failure takes the whole transaction down, that op fails and the others are executed
+// again in a new transaction; if BEGIN or COMMIT fails, every op of the batch fails and
+// nothing of it is stored.
+func (c *committer) write(batch []*op) {
+	c.lastStart, c.lastSize = time.Now(), len(batch)
+	live := batch
+	for len(live) > 0 {
+		culprit, err := c.attempt(live)
+		if err == nil {
+			c.batches.Add(1)
+			for _, o := range live {
+				if o.err == nil {
+					c.writes.Add(1)
+					if o.message {
+						c.messages.Add(1)
+					}
+				}
+			}
+			break
+		}
+		if culprit < 0 {
+			for _, o := range live {
+				o.err = err
+			}
+			break
+		}
+		close(live[culprit].done) // its err is set
+		// A new slice: batch belongs to the caller.
+		live = slices.Concat(live[:culprit], live[culprit+1:])
+	}
+	for _, o := range live {
+		close(o.done)
 	}
 }
 
-const insertMessage = `INSERT INTO messages
-	(type, content, sent_at, room_id, chatter_id, alert_kind, alert_nickname, alert_new_nickname)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
-
-func (c *committer) insertAll(batch []*appendReq, ids []int64, errs []error) error {
-	// The batch is written even if its first caller gave up: others share the transaction.
-	ctx := context.Background()
-	tx, err := c.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
+// attempt runs ops in one transaction, setting each op's err. It returns nil once COMMIT
+// has succeeded. Otherwise the transaction is rolled back and it returns the error with
+// the index of the op whose failure ended the transaction, or -1 when no op is to blame.
+func (c *committer) attempt(ops []*op) (culprit int, err error) {
+	w := c.w
+	if _, err := exec(w.begin); err != nil {
+		c.abort()
+		return -1, err
 	}
-	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
-
-	stmt, err := tx.PrepareContext(ctx, insertMessage)
-	if err != nil {
-		return err
-	}
-	defer stmt.Close()
-
-	for i, r := range batch {
-		if err := r.ctx.Err(); err != nil {
-			errs[i] = err
-			continue
+	for i, o := range ops {
+		if o.err = o.ctx.Err(); o.err != nil {
+			continue // the caller gave up before its turn: dropped
 		}
-		m := r.m
-		var kind, nick, newNick sql.NullString
-		if m.Alert != nil {
-			kind = sql.NullString{String: string(m.Alert.Kind), Valid: true}
-			nick = sql.NullString{String: m.Alert.Nickname, Valid: true}
-			newNick = sql.NullString{String: m.Alert.NewNickname, Valid: true}
+		if _, err := exec(w.savepoint); err != nil {
+			c.abort()
+			return -1, err
 		}
-		res, err := stmt.ExecContext(ctx, string(m.Type), m.Content, millis(m.SentAt), m.RoomID, m.ChatterID, kind, nick, newNick)
-		if err != nil {
-			// A constraint failure undoes only its own statement; the transaction goes on.
-			if !isConstraint(err) {
-				return err
+		if o.err = o.run(w); o.err != nil {
+			// Fails with "no such savepoint" if the op's error already rolled the whole
+			// transaction back.
+			if _, err := exec(w.rollbackToSave); err != nil {
+				c.abort()
+				return i, o.err
 			}
-			if isForeignKey(err) {
-				errs[i] = fmt.Errorf("room %q or chatter %q: %w", m.RoomID, m.ChatterID, chat.ErrNotFound)
-			} else {
-				errs[i] = err
-			}
-			continue
 		}
-		if ids[i], err = res.LastInsertId(); err != nil {
-			return err
+		if _, err := exec(w.release); err != nil {
+			c.abort()
+			return -1, err
 		}
 	}
-	return tx.Commit()
+	if _, err := exec(w.commit); err != nil {
+		c.abort()
+		return -1, err
+	}
+	return -1, nil
+}
+
+// abort rolls back whatever is left of the batch's transaction; the error is that there is
+// none left, or one the caller already reports.
+func (c *committer) abort() {
+	exec(c.w.rollback) //nolint:errcheck // see above
 }
 
 func sqliteCode(err error) (int, bool) {
@@ -251,11 +306,6 @@ func sqliteCode(err error) (int, bool) {
 		return 0, false
 	}
 	return se.Code(), true
-}
-
-func isConstraint(err error) bool {
-	code, ok := sqliteCode(err)
-	return ok && code&0xff == sqlite3.SQLITE_CONSTRAINT
 }
 
 func isForeignKey(err error) bool {

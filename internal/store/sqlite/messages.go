@@ -8,10 +8,37 @@ import (
 	"colachat/internal/chat"
 )
 
+// AppendMessage stores m and returns it with its ID, its SentAt as stored, and the Chatter
+// the caller passed. It returns only after the transaction holding m has committed. Once m
+// is queued the call waits for the committer's answer even if ctx ends, so an error always
+// means the message was not stored; a ctx that ends before the batch is written drops m.
+func (s *Store) AppendMessage(ctx context.Context, m chat.Message) (chat.Message, error) {
+	m.SentAt = truncMillis(m.SentAt)
+	var kind, nick, newNick any
+	if m.Alert != nil {
+		kind, nick, newNick = string(m.Alert.Kind), m.Alert.Nickname, m.Alert.NewNickname
+	}
+	err := s.commit.do(ctx, &op{message: true, run: func(w *writeConn) error {
+		res, err := exec(w.insertMessage, string(m.Type), m.Content, millis(m.SentAt), m.RoomID, m.ChatterID, kind, nick, newNick)
+		if isForeignKey(err) {
+			return fmt.Errorf("room %q or chatter %q: %w", m.RoomID, m.ChatterID, chat.ErrNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		m.ID, err = res.LastInsertId()
+		return err
+	}})
+	if err != nil {
+		return chat.Message{}, fmt.Errorf("sqlite: append message: %w", err)
+	}
+	return m, nil
+}
+
 // FirstMessageID returns the id of the chatter's first message in the room.
 func (s *Store) FirstMessageID(ctx context.Context, roomID, chatterID string) (int64, error) {
 	var id sql.NullInt64
-	err := s.reader.QueryRowContext(ctx, firstMessageQuery, roomID, chatterID).Scan(&id)
+	err := s.reads.firstMessage.QueryRowContext(ctx, roomID, chatterID).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("sqlite: first message of %q in %q: %w", chatterID, roomID, err)
 	}
@@ -42,24 +69,24 @@ func (s *Store) Messages(ctx context.Context, q chat.MessageQuery) ([]chat.Messa
 		return nil, fmt.Errorf("sqlite: messages: limit %d: must be positive", q.Limit)
 	}
 	var (
-		query  string
+		query  *sql.Stmt
 		args   []any
 		newest bool // the query walks backwards and the result must be reversed
 	)
 	switch {
 	case q.Page >= 1:
-		query = pageQuery
+		query = s.reads.page
 		args = []any{q.RoomID, q.MinID, q.Limit, int64(q.Page-1) * int64(q.Limit)}
 		newest = true
 	case q.Before > 0:
-		query = beforeQuery
+		query = s.reads.before
 		args = []any{q.RoomID, q.MinID, q.Before, q.Limit}
 		newest = true
 	default:
-		query = afterQuery
+		query = s.reads.after
 		args = []any{q.RoomID, q.MinID, q.After, q.Limit}
 	}
-	msgs, err := s.queryMessages(ctx, query, args...)
+	msgs, err := s.queryMessages(ctx, q.Limit, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: messages of %q: %w", q.RoomID, err)
 	}
@@ -71,13 +98,13 @@ func (s *Store) Messages(ctx context.Context, q chat.MessageQuery) ([]chat.Messa
 	return msgs, nil
 }
 
-func (s *Store) queryMessages(ctx context.Context, query string, args ...any) ([]chat.Message, error) {
-	rows, err := s.reader.QueryContext(ctx, query, args...)
+func (s *Store) queryMessages(ctx context.Context, limit int, query *sql.Stmt, args ...any) ([]chat.Message, error) {
+	rows, err := query.QueryContext(ctx, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	msgs := []chat.Message{}
+	msgs := make([]chat.Message, 0, min(limit, 256))
 	for rows.Next() {
 		m, err := scanMessage(rows)
 		if err != nil {

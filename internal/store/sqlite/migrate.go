@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"embed"
 	"fmt"
 	"io/fs"
@@ -55,27 +56,33 @@ func migrations() ([]migration, error) {
 
 // Migrate applies the embedded migrations the database has not seen yet, in order, each in
 // its own transaction together with its schema_migrations row. It is safe to call again.
+// Open has already called it; a later call runs on the writer connection between two
+// batches of the committer.
 func (s *Store) Migrate(ctx context.Context) error {
+	return s.commit.do(ctx, &op{solo: true, run: func(w *writeConn) error { return migrate(ctx, w.conn) }})
+}
+
+func migrate(ctx context.Context, conn *sql.Conn) error {
 	ms, err := migrations()
 	if err != nil {
 		return fmt.Errorf("sqlite: migrate: %w", err)
 	}
-	if _, err := s.writer.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+	if _, err := conn.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version    INTEGER PRIMARY KEY,
 		name       TEXT    NOT NULL,
 		applied_at INTEGER NOT NULL)`); err != nil {
 		return fmt.Errorf("sqlite: migrate: %w", err)
 	}
 	for _, m := range ms {
-		if err := s.applyMigration(ctx, m); err != nil {
+		if err := applyMigration(ctx, conn, m); err != nil {
 			return fmt.Errorf("sqlite: migrate %s: %w", m.name, err)
 		}
 	}
 	return nil
 }
 
-func (s *Store) applyMigration(ctx context.Context, m migration) error {
-	tx, err := s.writer.BeginTx(ctx, nil)
+func applyMigration(ctx context.Context, conn *sql.Conn, m migration) error {
+	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
@@ -103,7 +110,7 @@ func (s *Store) applyMigration(ctx context.Context, m migration) error {
 // SchemaVersion is the highest migration version applied to the database.
 func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
 	var v int
-	if err := s.writer.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) FROM schema_migrations`).Scan(&v); err != nil {
+	if err := s.reader.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) FROM schema_migrations`).Scan(&v); err != nil {
 		return 0, fmt.Errorf("sqlite: schema version: %w", err)
 	}
 	return v, nil

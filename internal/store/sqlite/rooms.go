@@ -13,15 +13,19 @@ import (
 const roomColumns = `id, title, namespace, password_hash, capacity, created_at, expires_at, is_password, is_expired`
 
 const (
+	roomQuery         = `SELECT ` + roomColumns + ` FROM rooms WHERE id = ?`
+	roomsQuery        = `SELECT ` + roomColumns + ` FROM rooms ORDER BY created_at DESC, id DESC`
 	expiredRoomsQuery = `SELECT ` + roomColumns + ` FROM rooms WHERE expires_at <= ? AND is_expired = 0 ORDER BY expires_at, id`
 	purgeQuery        = `DELETE FROM rooms WHERE expires_at <= ?`
 )
 
 // CreateRoom stores a new room.
 func (s *Store) CreateRoom(ctx context.Context, r chat.Room) error {
-	_, err := s.writer.ExecContext(ctx, `INSERT INTO rooms (`+roomColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		r.ID, r.Title, r.Namespace, r.PasswordHash, r.Capacity, millis(r.CreatedAt), millis(r.ExpiresAt),
-		boolInt(r.IsPassword), boolInt(r.IsExpired))
+	err := s.commit.do(ctx, &op{run: func(w *writeConn) error {
+		_, err := exec(w.insertRoom, r.ID, r.Title, r.Namespace, r.PasswordHash, r.Capacity, millis(r.CreatedAt),
+			millis(r.ExpiresAt), boolInt(r.IsPassword), boolInt(r.IsExpired))
+		return err
+	}})
 	if err != nil {
 		return fmt.Errorf("sqlite: create room %q: %w", r.ID, err)
 	}
@@ -30,7 +34,7 @@ func (s *Store) CreateRoom(ctx context.Context, r chat.Room) error {
 
 // Room returns the room with the given id.
 func (s *Store) Room(ctx context.Context, id string) (chat.Room, error) {
-	r, err := scanRoom(s.reader.QueryRowContext(ctx, `SELECT `+roomColumns+` FROM rooms WHERE id = ?`, id))
+	r, err := scanRoom(s.reads.room.QueryRowContext(ctx, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return chat.Room{}, fmt.Errorf("sqlite: room %q: %w", id, chat.ErrNotFound)
 	}
@@ -42,7 +46,7 @@ func (s *Store) Room(ctx context.Context, id string) (chat.Room, error) {
 
 // Rooms lists every room, newest first.
 func (s *Store) Rooms(ctx context.Context) ([]chat.Room, error) {
-	rooms, err := s.queryRooms(ctx, `SELECT `+roomColumns+` FROM rooms ORDER BY created_at DESC, id DESC`)
+	rooms, err := s.queryRooms(ctx, s.reads.rooms)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: rooms: %w", err)
 	}
@@ -51,10 +55,13 @@ func (s *Store) Rooms(ctx context.Context) ([]chat.Room, error) {
 
 // MarkRoomExpired records that the room's expiry has been noticed.
 func (s *Store) MarkRoomExpired(ctx context.Context, id string) error {
-	res, err := s.writer.ExecContext(ctx, `UPDATE rooms SET is_expired = 1 WHERE id = ?`, id)
-	if err == nil {
-		err = mustAffect(res, "room", id)
-	}
+	err := s.commit.do(ctx, &op{run: func(w *writeConn) error {
+		res, err := exec(w.markExpired, id)
+		if err != nil {
+			return err
+		}
+		return mustAffect(res, "room", id)
+	}})
 	if err != nil {
 		return fmt.Errorf("sqlite: mark room expired: %w", err)
 	}
@@ -64,7 +71,7 @@ func (s *Store) MarkRoomExpired(ctx context.Context, id string) error {
 // ExpiredRooms lists the rooms past their expiry at now that are not yet marked expired,
 // the longest expired first.
 func (s *Store) ExpiredRooms(ctx context.Context, now time.Time) ([]chat.Room, error) {
-	rooms, err := s.queryRooms(ctx, expiredRoomsQuery, millis(now))
+	rooms, err := s.queryRooms(ctx, s.reads.expiredRooms, millis(now))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: expired rooms: %w", err)
 	}
@@ -74,19 +81,23 @@ func (s *Store) ExpiredRooms(ctx context.Context, now time.Time) ([]chat.Room, e
 // PurgeRooms deletes the rooms that expired at or before cutoff; their messages and
 // memberships go with them (ON DELETE CASCADE).
 func (s *Store) PurgeRooms(ctx context.Context, cutoff time.Time) (int, error) {
-	res, err := s.writer.ExecContext(ctx, purgeQuery, millis(cutoff))
-	if err != nil {
-		return 0, fmt.Errorf("sqlite: purge rooms: %w", err)
-	}
-	n, err := res.RowsAffected()
+	var n int64
+	err := s.commit.do(ctx, &op{run: func(w *writeConn) error {
+		res, err := exec(w.purge, millis(cutoff))
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	}})
 	if err != nil {
 		return 0, fmt.Errorf("sqlite: purge rooms: %w", err)
 	}
 	return int(n), nil
 }
 
-func (s *Store) queryRooms(ctx context.Context, query string, args ...any) ([]chat.Room, error) {
-	rows, err := s.reader.QueryContext(ctx, query, args...)
+func (s *Store) queryRooms(ctx context.Context, query *sql.Stmt, args ...any) ([]chat.Room, error) {
+	rows, err := query.QueryContext(ctx, args...)
 	if err != nil {
 		return nil, err
 	}

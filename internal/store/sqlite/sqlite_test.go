@@ -24,7 +24,7 @@ import (
 
 func TestMain(m *testing.M) {
 	if os.Getenv(crashEnv) != "" {
-		os.Exit(runCrashWriter(os.Getenv(crashEnv)))
+		os.Exit(runCrashWriter(os.Getenv(crashEnv), sqlite.Sync(os.Getenv(crashSyncEnv))))
 	}
 	goleak.VerifyTestMain(m)
 }
@@ -167,15 +167,74 @@ func TestGroupCommitBatches(t *testing.T) {
 	}
 }
 
+// TestJoinsShareCommits runs the writes of concurrent joins (a new chatter, its membership,
+// its join alert): writes of every kind must share transactions.
+func TestJoinsShareCommits(t *testing.T) {
+	s := openFile(t, filepath.Join(t.TempDir(), "chat.db"), sqlite.WithBatch(64, 5*time.Millisecond))
+	defer s.Close()
+	ctx := context.Background()
+	now := time.Now()
+	if err := s.CreateRoom(ctx, chat.Room{ID: "r", Title: "t", Namespace: "anonymous", Capacity: 64, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	before := s.Stats()
+	const n = 32
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			c := chat.Chatter{ID: fmt.Sprintf("c%d", i), Nickname: fmt.Sprintf("n%d", i), CreatedAt: now, IsActive: true}
+			err := s.CreateChatter(ctx, c)
+			if err == nil {
+				_, _, err = s.JoinRoom(ctx, "r", c.ID, now)
+			}
+			if err == nil {
+				_, err = s.AppendMessage(ctx, chat.Message{Type: chat.TypeAlert, Content: "joined", SentAt: now, RoomID: "r", ChatterID: c.ID, Chatter: c,
+					Alert: &chat.Alert{Kind: chat.AlertJoin, Nickname: c.Nickname}})
+			}
+			errs <- err
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	st := s.Stats()
+	writes, batches := st.Writes-before.Writes, st.Batches-before.Batches
+	if writes != 3*n || st.Messages-before.Messages != n {
+		t.Errorf("Stats: got %d writes (%d messages), want %d (%d)", writes, st.Messages-before.Messages, 3*n, n)
+	}
+	if batches >= n {
+		t.Errorf("Stats().Batches: got %d transactions for %d concurrent joins (%d writes), want fewer than %d", batches, n, writes, n)
+	}
+	members, err := s.RoomChatters(ctx, "r")
+	if err != nil || len(members) != n {
+		t.Errorf("RoomChatters: got (%d, %v), want (%d, nil)", len(members), err, n)
+	}
+}
+
+// TestOpenRefusesUnknownSync checks that a mistyped synchronous mode is an error, not
+// silently some other durability.
+func TestOpenRefusesUnknownSync(t *testing.T) {
+	s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "chat.db"), sqlite.WithSynchronous("OFF"))
+	if err == nil {
+		s.Close()
+		t.Fatal("Open with synchronous OFF: got no error, want one")
+	}
+}
+
 // crashEnv makes the test binary a writer that appends until it is killed (see
-// TestKilledProcessLosesNoAckedMessage).
-const crashEnv = "COLACHAT_SQLITE_CRASH_WRITER"
+// TestKilledProcessLosesNoAckedMessage); crashSyncEnv is its synchronous mode.
+const (
+	crashEnv     = "COLACHAT_SQLITE_CRASH_WRITER"
+	crashSyncEnv = "COLACHAT_SQLITE_CRASH_SYNC"
+)
 
 // runCrashWriter appends from several goroutines and prints each acknowledged id, one a
 // line, only after AppendMessage has returned it.
-func runCrashWriter(path string) int {
+func runCrashWriter(path string, sync sqlite.Sync) int {
 	ctx := context.Background()
-	s, err := sqlite.Open(ctx, path)
+	s, err := sqlite.Open(ctx, path, sqlite.WithSynchronous(sync))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -214,14 +273,21 @@ func runCrashWriter(path string) int {
 }
 
 // TestKilledProcessLosesNoAckedMessage kills (SIGKILL) a process in the middle of appending
-// and checks that every id it had been given is in the file.
+// and checks that every id it had been given is in the file. SyncNormal must pass too: it
+// gives up only what an operating system crash or a power loss would take.
 func TestKilledProcessLosesNoAckedMessage(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a child process")
 	}
+	for _, sync := range []sqlite.Sync{sqlite.SyncFull, sqlite.SyncNormal} {
+		t.Run(string(sync), func(t *testing.T) { killWhileAppending(t, sync) })
+	}
+}
+
+func killWhileAppending(t *testing.T, sync sqlite.Sync) {
 	path := filepath.Join(t.TempDir(), "chat.db")
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), crashEnv+"="+path)
+	cmd.Env = append(os.Environ(), crashEnv+"="+path, crashSyncEnv+"="+string(sync))
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -305,6 +371,7 @@ func BenchmarkAppendMessageParallel(b *testing.B) {
 			var failed atomic.Int64
 			b.SetParallelism(64) // many sockets per core
 			b.ResetTimer()
+			cpu := startCPU(b)
 			start := time.Now()
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
@@ -314,6 +381,7 @@ func BenchmarkAppendMessageParallel(b *testing.B) {
 				}
 			})
 			elapsed := time.Since(start)
+			cpu.report(b.N, "msg")
 			b.StopTimer()
 			if failed.Load() > 0 {
 				b.Fatalf("%d appends failed", failed.Load())
@@ -327,12 +395,12 @@ func BenchmarkAppendMessageParallel(b *testing.B) {
 	}
 }
 
-// BenchmarkAppendMessageSerial is one appender alone: the cost of one commit (an fsync)
-// plus, with a batch wait, the time spent waiting for company that never comes.
+// BenchmarkAppendMessageSerial is one appender alone: the cost of one commit, with and
+// without an fsync. A lone writer must never wait for company that never comes.
 func BenchmarkAppendMessageSerial(b *testing.B) {
-	for _, wait := range []time.Duration{0, time.Millisecond} {
-		b.Run(fmt.Sprintf("wait=%s", wait), func(b *testing.B) {
-			s := openFile(b, filepath.Join(b.TempDir(), "chat.db"), sqlite.WithBatch(256, wait))
+	for _, sync := range []sqlite.Sync{sqlite.SyncFull, sqlite.SyncNormal} {
+		b.Run(fmt.Sprintf("sync=%s", sync), func(b *testing.B) {
+			s := openFile(b, filepath.Join(b.TempDir(), "chat.db"), sqlite.WithSynchronous(sync))
 			defer s.Close()
 			ctx := context.Background()
 			now := time.Now()
@@ -345,11 +413,15 @@ func BenchmarkAppendMessageSerial(b *testing.B) {
 			}
 			m := chat.Message{Type: chat.TypeMessage, Content: "hello", SentAt: now, RoomID: "r", ChatterID: "c", Chatter: c}
 			b.ResetTimer()
+			cpu := startCPU(b)
+			n := 0
 			for b.Loop() {
 				if _, err := s.AppendMessage(ctx, m); err != nil {
 					b.Fatal(err)
 				}
+				n++
 			}
+			cpu.report(n, "msg")
 		})
 	}
 }

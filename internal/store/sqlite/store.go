@@ -1,7 +1,8 @@
 // Package sqlite is the embedded chat.Store: one SQLite file in WAL mode, written through a
-// single connection and read through a small pool. Message appends are group-committed: a
-// committer goroutine writes whatever appends are pending in one transaction and answers each
-// caller only after COMMIT.
+// single connection and read through a small pool. Every write is group-committed: a
+// committer goroutine, the only user of the writing connection, executes whatever writes
+// are pending (messages, joins, new chatters, ...) in one transaction and answers each
+// caller only after COMMIT, so a burst of writers shares one fsync.
 package sqlite
 
 import (
@@ -19,7 +20,7 @@ import (
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 )
 
-// ErrClosed is returned by AppendMessage once Close has begun.
+// ErrClosed is returned by every write once Close has begun.
 var ErrClosed = errors.New("store closed")
 
 // Store implements chat.Store on a SQLite file.
@@ -27,6 +28,7 @@ type Store struct {
 	path   string
 	writer *sql.DB // one connection: SQLite has a single writer
 	reader *sql.DB // a pool of query-only connections
+	reads  *reads
 	commit *committer
 
 	closeOnce sync.Once
@@ -43,14 +45,37 @@ type options struct {
 	maxBatchWait time.Duration
 	readConns    int
 	busyTimeout  time.Duration
+	sync         Sync
 }
 
 func defaultOptions() options {
-	return options{maxBatch: 256, maxBatchWait: time.Millisecond, readConns: 4, busyTimeout: 5 * time.Second}
+	return options{maxBatch: 256, maxBatchWait: 5 * time.Millisecond, readConns: 4, busyTimeout: 5 * time.Second, sync: SyncFull}
 }
 
-// WithBatch sets how many appends one transaction holds at most and how long the committer
-// waits for more once it has one. A wait of zero commits whatever is pending at once.
+// Sync is how hard a commit waits for the disk (SQLite's synchronous setting).
+type Sync string
+
+const (
+	// SyncFull, the default, syncs the write-ahead log at every commit: an acknowledged
+	// write survives a killed process, an operating system crash and a power loss.
+	SyncFull Sync = "FULL"
+	// SyncNormal syncs only when the log is copied into the database (a checkpoint): an
+	// acknowledged write survives a killed process, but an operating system crash or a power
+	// loss may undo the last commits (never corrupting the file). Commits cost far less
+	// CPU and latency.
+	SyncNormal Sync = "NORMAL"
+)
+
+// WithSynchronous sets how hard commits wait for the disk; see Sync.
+func WithSynchronous(mode Sync) Option {
+	return func(o *options) { o.sync = mode }
+}
+
+// WithBatch sets how many writes one transaction holds at most (default 256) and the least
+// time between the starts of two commits while writes come faster than commits (default
+// 5ms): a commit, with its fsync, costs far more CPU than a write, so a steady stream of
+// writes is gathered into batches at the price of at most maxWait of latency. A lone writer
+// never waits. A maxWait of zero commits whatever is pending at once.
 func WithBatch(maxSize int, maxWait time.Duration) Option {
 	return func(o *options) {
 		if maxSize > 0 {
@@ -91,9 +116,10 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	if path == "" || path == ":memory:" {
 		return nil, fmt.Errorf("sqlite: open: need a file path, got %q", path)
 	}
+	if o.sync != SyncFull && o.sync != SyncNormal {
+		return nil, fmt.Errorf("sqlite: open: synchronous %q: want %q or %q", o.sync, SyncFull, SyncNormal)
+	}
 
-	// synchronous=FULL: WAL with NORMAL survives a killed process but may lose the last
-	// commits on power loss, and an acked message must never be lost.
 	writer, err := sql.Open("sqlite", dsn(path, o, false))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open writer: %w", err)
@@ -102,29 +128,57 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	writer.SetMaxIdleConns(1)
 	writer.SetConnMaxLifetime(0)
 	writer.SetConnMaxIdleTime(0)
-
 	s := &Store{path: path, writer: writer}
-	// The writer connection creates the file and switches it to WAL before any reader opens.
-	if err := s.Migrate(ctx); err != nil {
-		writer.Close()
-		return nil, err
+	if err := s.open(ctx, o); err != nil {
+		return nil, errors.Join(err, s.closeAll())
 	}
+	return s, nil
+}
 
-	reader, err := sql.Open("sqlite", dsn(path, o, true))
+func (s *Store) open(ctx context.Context, o options) error {
+	// The writer connection creates the file and switches it to WAL before any reader opens.
+	conn, err := s.writer.Conn(ctx)
 	if err != nil {
-		writer.Close()
-		return nil, fmt.Errorf("sqlite: open reader: %w", err)
+		return fmt.Errorf("sqlite: open writer: %w", err)
+	}
+	if err := migrate(ctx, conn); err != nil {
+		conn.Close()
+		return err
+	}
+	w, err := prepareWriteConn(ctx, conn)
+	if err != nil {
+		conn.Close()
+		return fmt.Errorf("sqlite: open writer: %w", err)
+	}
+	s.commit = startCommitter(w, o.maxBatch, o.maxBatchWait)
+
+	reader, err := sql.Open("sqlite", dsn(s.path, o, true))
+	if err != nil {
+		return fmt.Errorf("sqlite: open reader: %w", err)
 	}
 	reader.SetMaxOpenConns(o.readConns)
 	reader.SetMaxIdleConns(o.readConns)
-	if err := reader.PingContext(ctx); err != nil {
-		reader.Close()
-		writer.Close()
-		return nil, fmt.Errorf("sqlite: open reader: %w", err)
-	}
 	s.reader = reader
-	s.commit = startCommitter(writer, o.maxBatch, o.maxBatchWait)
-	return s, nil
+	if s.reads, err = prepareReads(ctx, reader); err != nil {
+		return fmt.Errorf("sqlite: open reader: %w", err)
+	}
+	return nil
+}
+
+// closeAll stops the committer, if started, and closes everything opened so far.
+func (s *Store) closeAll() error {
+	var errs []error
+	if s.commit != nil {
+		errs = append(errs, s.commit.stop())
+	}
+	if s.reads != nil {
+		errs = append(errs, s.reads.close())
+	}
+	if s.reader != nil {
+		errs = append(errs, s.reader.Close())
+	}
+	errs = append(errs, s.writer.Close())
+	return errors.Join(errs...)
 }
 
 func dsn(path string, o options, readOnly bool) string {
@@ -132,12 +186,12 @@ func dsn(path string, o options, readOnly bool) string {
 	q.Set("_busy_timeout", strconv.FormatInt(o.busyTimeout.Milliseconds(), 10))
 	q.Set("_foreign_keys", "1")
 	q.Set("_journal_mode", "WAL")
-	q.Set("_synchronous", "FULL")
+	q.Set("_synchronous", string(o.sync))
 	if readOnly {
 		q.Set("_query_only", "1")
 	} else {
-		// Take the write lock at BEGIN, so a read-then-write transaction cannot fail halfway
-		// on a lock upgrade when another process shares the file.
+		// Migrations take the write lock at BEGIN, so two processes opening the same new
+		// file cannot both apply one.
 		q.Set("_txlock", "immediate")
 	}
 	return path + "?" + q.Encode()
@@ -146,9 +200,10 @@ func dsn(path string, o options, readOnly bool) string {
 // Path is the database file the store was opened on.
 func (s *Store) Path() string { return s.path }
 
-// Ping checks that both the writer and a reader answer.
+// Ping checks that both the writer (through the committer) and a reader answer.
 func (s *Store) Ping(ctx context.Context) error {
-	if err := s.writer.PingContext(ctx); err != nil {
+	err := s.commit.do(ctx, &op{solo: true, run: func(w *writeConn) error { return w.conn.PingContext(ctx) }})
+	if err != nil {
 		return fmt.Errorf("sqlite: ping writer: %w", err)
 	}
 	var one int
@@ -158,15 +213,12 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Close commits every append already accepted, stops the committer and closes the
-// connections. Appends that arrive once Close has begun fail with ErrClosed. Calling Close
+// Close commits every write already accepted, stops the committer and closes the
+// connections. Writes that arrive once Close has begun fail with ErrClosed. Calling Close
 // again returns the first result.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
-		s.commit.stop()
-		errR := s.reader.Close()
-		errW := s.writer.Close()
-		if err := errors.Join(errR, errW); err != nil {
+		if err := s.closeAll(); err != nil {
 			s.closeErr = fmt.Errorf("sqlite: close: %w", err)
 		}
 	})
@@ -176,7 +228,8 @@ func (s *Store) Close() error {
 // Stats counts the work of the committer since Open.
 type Stats struct {
 	Batches  int64 // transactions committed by the committer
-	Messages int64 // messages those transactions stored
+	Writes   int64 // writes of every kind those transactions stored
+	Messages int64 // messages among them
 }
 
 // Stats returns the committer's counters.

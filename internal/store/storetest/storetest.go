@@ -63,6 +63,7 @@ func Run(t *testing.T, open func(t *testing.T) chat.Store, opts ...Option) {
 		{"Chatters", chatterTests},
 		{"Membership", memberTests},
 		{"Messages", messageTests},
+		{"Writes", writeTests},
 		{"Lifecycle", lifecycleTests},
 	}
 	for _, g := range groups {

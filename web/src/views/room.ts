@@ -38,8 +38,8 @@ export function roomView(app: App, roomId: string): View {
     chat?.destroy();
     chat = null;
     if (code === 'ROOM_EXPIRED') forgetIdentity(roomId);
-    const retry = code === 'ROOM_FULL' || code === 'ERROR' || code === 'NETWORK' || code === 'INTERNAL' ? start : undefined;
-    framed(screenBody(app, code === 'NETWORK' || code === 'INTERNAL' ? 'ERROR' : code, { detail, onRetry: retry }));
+    const final = code === 'ROOM_NOT_FOUND' || code === 'ROOM_EXPIRED';
+    framed(screenBody(app, code, { detail, onRetry: final ? undefined : start }));
   };
 
   function join(room: Room, creds: JoinCredentials) {
