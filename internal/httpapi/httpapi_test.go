@@ -186,8 +186,8 @@ func TestHistoryQuery(t *testing.T) {
 		{"/chat/messages/r/1/c", "Basic abc", chat.HistoryQuery{RoomID: "r", ChatterID: "c", Page: 1}},
 		{"/chat/messages/r/1/c?before=40", "", chat.HistoryQuery{RoomID: "r", ChatterID: "c", Page: 1, Before: 40, Limit: 50}},
 		{"/chat/messages/r/1/c?before=40&limit=10", "", chat.HistoryQuery{RoomID: "r", ChatterID: "c", Page: 1, Before: 40, Limit: 10}},
-		{"/chat/messages/r/1/c?after=0&limit=100", "", chat.HistoryQuery{RoomID: "r", ChatterID: "c", Page: 1, Limit: 100}},
-		{"/chat/messages/r/1/c?after=12", "", chat.HistoryQuery{RoomID: "r", ChatterID: "c", Page: 1, After: 12, Limit: 50}},
+		{"/chat/messages/r/1/c?after=0&limit=100", "", chat.HistoryQuery{RoomID: "r", ChatterID: "c", Page: 1, HasAfter: true, Limit: 100}},
+		{"/chat/messages/r/1/c?after=12", "", chat.HistoryQuery{RoomID: "r", ChatterID: "c", Page: 1, After: 12, HasAfter: true, Limit: 50}},
 		{"/chat/messages/r/1/c?limit=1", "", chat.HistoryQuery{RoomID: "r", ChatterID: "c", Page: 1, Limit: 1}},
 	}
 	for _, tt := range tests {

@@ -188,6 +188,7 @@ func BenchmarkReads(b *testing.B) {
 		{"Room", func(int) error { _, err := s.Room(ctx, r.ID); return err }},
 		{"Chatter", func(i int) error { _, err := s.Chatter(ctx, ids[i%members]); return err }},
 		{"Chatters50", func(i int) error { _, err := s.Chatters(ctx, ids[:50]); return err }},
+		{"Chatters200", func(i int) error { _, err := s.Chatters(ctx, ids); return err }},
 		{"FirstMessageID", func(i int) error { _, err := s.FirstMessageID(ctx, r.ID, ids[i%members]); return err }},
 		{"RoomChatters200", func(int) error { _, err := s.RoomChatters(ctx, r.ID); return err }},
 		{"MessagesPage50", func(int) error {
