@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -24,8 +25,15 @@ import (
 type Presence struct {
 	rdb    goredis.UniversalClient
 	prefix string
-	node   string
+	node   string // this process's tag: the node id plus a per-start suffix
+
+	// local mirrors this node's own entries, so they can be written again when Redis
+	// comes back empty (a restart without persistence).
+	mu    sync.Mutex
+	local map[string]localEntry // by connID
 }
+
+type localEntry struct{ roomKey, value string }
 
 var _ chat.Presence = (*Presence)(nil)
 
@@ -90,10 +98,18 @@ func (p *Presence) TryAdd(ctx context.Context, roomID, chatterID, connID string,
 	if err != nil {
 		return false, fmt.Errorf("redis presence: add: %w", err)
 	}
+	if n == 1 {
+		p.mu.Lock()
+		p.local[connID] = localEntry{p.roomKey(roomID), value}
+		p.mu.Unlock()
+	}
 	return n == 1, nil
 }
 
 func (p *Presence) Remove(ctx context.Context, roomID, chatterID, connID string) (bool, error) {
+	p.mu.Lock()
+	delete(p.local, connID)
+	p.mu.Unlock()
 	n, err := removeScript.Run(ctx, p.rdb, []string{p.roomKey(roomID)}, p.nodePrefix(), connID, chatterID).Int()
 	if err != nil {
 		return false, fmt.Errorf("redis presence: remove: %w", err)
@@ -164,4 +180,25 @@ func (p *Presence) HasLeft(ctx context.Context, roomID, chatterID string) (bool,
 		return false, fmt.Errorf("redis presence: has left: %w", err)
 	}
 	return n == 1, nil
+}
+
+// restore writes this node's entries again, after Redis lost them.
+func (p *Presence) restore(ctx context.Context) error {
+	p.mu.Lock()
+	entries := make(map[string]localEntry, len(p.local))
+	for conn, e := range p.local {
+		entries[conn] = e
+	}
+	p.mu.Unlock()
+	if len(entries) == 0 {
+		return nil
+	}
+	pipe := p.rdb.Pipeline()
+	for conn, e := range entries {
+		pipe.HSet(ctx, e.roomKey, conn, e.value)
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return fmt.Errorf("redis presence: restore %d entries: %w", len(entries), err)
+	}
+	return nil
 }

@@ -4,6 +4,8 @@ package redis
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -60,7 +62,12 @@ func Open(ctx context.Context, opts Options) (*Cluster, error) {
 	}
 	rdb := goredis.NewClient(ropts)
 	c := &Cluster{rdb: rdb, opts: opts, log: opts.Logger}
-	c.presence = &Presence{rdb: rdb, prefix: opts.Prefix, node: opts.NodeID}
+	// A per-start suffix: entries a previous run of this node left behind are ghosts at once,
+	// even when it restarts within NodeTTL under the same id.
+	suffix := make([]byte, 4)
+	rand.Read(suffix)
+	c.presence = &Presence{rdb: rdb, prefix: opts.Prefix, node: opts.NodeID + "." + hex.EncodeToString(suffix),
+		local: map[string]localEntry{}}
 	if err := c.beat(ctx); err != nil {
 		rdb.Close()
 		return nil, err
@@ -106,10 +113,19 @@ func (c *Cluster) Close() error {
 	return c.rdb.Close()
 }
 
-func (c *Cluster) nodeKey() string { return c.opts.Prefix + "node:" + c.opts.NodeID }
+func (c *Cluster) nodeKey() string { return c.presence.nodePrefix() + c.presence.node }
 
+// beat refreshes this node's key. A key that had vanished while this node lived means Redis
+// lost its data (a restart without persistence): this node's presence entries are written
+// again, so online lists and capacity count its members.
 func (c *Cluster) beat(ctx context.Context) error {
-	if err := c.rdb.Set(ctx, c.nodeKey(), time.Now().UnixMilli(), c.opts.NodeTTL).Err(); err != nil {
+	_, err := c.rdb.SetArgs(ctx, c.nodeKey(), time.Now().UnixMilli(), goredis.SetArgs{TTL: c.opts.NodeTTL, Get: true}).Result()
+	switch {
+	case errors.Is(err, goredis.Nil):
+		if err := c.presence.restore(ctx); err != nil {
+			return err
+		}
+	case err != nil:
 		return fmt.Errorf("redis: heartbeat: %w", err)
 	}
 	return nil

@@ -222,3 +222,41 @@ func TestPublishWithoutRedisDeliversLocally(t *testing.T) {
 		t.Fatal("event not delivered locally while Redis was unreachable")
 	}
 }
+
+func TestPresenceComesBackAfterRedisLosesIt(t *testing.T) {
+	prefix := newPrefix(t)
+	a := openNode(t, prefix, "a")
+	ctx := context.Background()
+	if ok, _ := a.Presence().TryAdd(ctx, "r", "x", "c1", 0); !ok {
+		t.Fatal("add refused")
+	}
+	// What a Redis restart without persistence does to this node's keys.
+	a.rdb.Del(ctx, prefix+"presence:r", a.nodeKey())
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		online, err := a.Presence().Online(ctx, "r")
+		if err == nil && len(online) == 1 && online[0] == "x" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("online after Redis lost its data: got %v (err %v), want [x] again", online, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func TestRestartedNodeDoesNotReviveItsGhosts(t *testing.T) {
+	prefix := newPrefix(t)
+	ctx := context.Background()
+	first := openNode(t, prefix, "same")
+	first.Presence().TryAdd(ctx, "r", "ghost", "c1", 0)
+	first.stop() // dies without cleaning up: its entry stays, its key lives on until it expires
+	first.broker.ps.Close()
+	first.wg.Wait()
+	second := openNode(t, prefix, "same")
+	time.Sleep(1500 * time.Millisecond) // past NodeTTL: the dead run's heartbeat has expired
+	online, err := second.Presence().Online(ctx, "r")
+	if err != nil || len(online) != 0 {
+		t.Fatalf("online after a restart under the same node id: got %v (err %v), want none", online, err)
+	}
+}
