@@ -43,7 +43,8 @@ func TestRunExitCodes(t *testing.T) {
 		{"bad flag value", []string{"--leave-grace", "soon"}, nil, 2, "", "leave-grace"},
 		{"bad env value", nil, map[string]string{"COLACHAT_LOCALE": "fr"}, 2, "", "COLACHAT_LOCALE"},
 		{"invalid setting", []string{"serve", "--identity", "loose"}, nil, 2, "", "--identity"},
-		{"postgres not yet", []string{"--database-url", "postgres://localhost/chat"}, nil, 2, "", "not supported yet"},
+		{"unknown database scheme", []string{"--database-url", "mysql://localhost/chat"}, nil, 2, "", "--database-url"},
+		{"unreachable postgres", []string{"migrate", "--database-url", "postgres://postgres@127.0.0.1:1/chat?connect_timeout=2"}, nil, 1, "", "database"},
 		{"migrate", []string{"migrate", "--database-url", "sqlite://" + filepath.Join(dir, "m.db")}, nil, 0, "", ""},
 		{"migrate unwritable", []string{"migrate", "--database-url", "sqlite:///proc/colachat/m.db"}, nil, 1, "", "database"},
 	}

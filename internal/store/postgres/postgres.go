@@ -45,11 +45,21 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	s := &Store{pool: pool}
 	if err := s.Migrate(ctx); err != nil {
 		pool.Close()
-		return nil, err
+		return nil, oneLine{err}
 	}
 	s.committer = newCommitter(pool)
 	return s, nil
 }
+
+// oneLine keeps a driver error on one line (pgx lists each address it tried on its own
+// line), so start-up failures read as one clear line.
+type oneLine struct{ err error }
+
+func (e oneLine) Error() string {
+	return strings.Join(strings.Fields(strings.ReplaceAll(e.err.Error(), "\n", "; ")), " ")
+}
+
+func (e oneLine) Unwrap() error { return e.err }
 
 // Migrate applies, in order and each in its own transaction, the embedded migrations the
 // database has not seen yet. An advisory lock keeps nodes starting together from racing.
