@@ -579,3 +579,36 @@ func TestWebSocketFramesInOneWrite(t *testing.T) {
 		}
 	}
 }
+
+// A client that stops in the middle of a frame holds up only itself.
+func TestWebSocketStalledFrameBlocksOnlyItsConn(t *testing.T) {
+	h := newHarness(t, Options{}, echo)
+	stalled, _, _ := h.openWebSocket()
+	var buf bytes.Buffer
+	if err := ws.WriteFrame(&buf, ws.MaskFrame(ws.NewTextFrame([]byte("4late")))); err != nil {
+		t.Fatal(err)
+	}
+	frame := buf.Bytes()
+	stalled.mu.Lock()
+	_, err := stalled.nc.Write(frame[:3])
+	stalled.mu.Unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	other, _, _ := h.openWebSocket()
+	other.sendText("4hi")
+	if got := other.readText(); got != "4hi" {
+		t.Errorf("other connection: got %q, want 4hi", got)
+	}
+
+	stalled.mu.Lock()
+	_, err = stalled.nc.Write(frame[3:])
+	stalled.mu.Unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := stalled.readText(); got != "4late" {
+		t.Errorf("stalled connection: got %q, want 4late", got)
+	}
+}
