@@ -161,3 +161,35 @@ func TestOriginalNamesComeFirst(t *testing.T) {
 		t.Fatalf("got %q with every original name taken, want a combination", name)
 	}
 }
+
+func TestGenCacheIsBoundedAndKeepsWhatIsUsed(t *testing.T) {
+	c := newGenCache[int, string](4)
+	for i := range 4 {
+		c.put(i, "v")
+	}
+	c.put(4, "v") // the young generation (0–3) becomes the old one
+	if _, ok := c.get(0); !ok {
+		t.Fatal("got 0 evicted one generation on, want it kept")
+	}
+	for i := 5; i < 12; i++ {
+		c.put(i, "v")
+	}
+	if got := c.len(); got > 8 {
+		t.Fatalf("got %d entries, want at most 2 generations of 4", got)
+	}
+	if _, ok := c.get(1); ok {
+		t.Fatal("got 1 still cached two generations on without use, want it evicted")
+	}
+	c.update(11, func(string) string { return "w" })
+	if v, _ := c.get(11); v != "w" {
+		t.Fatalf("got %q after update, want w", v)
+	}
+	c.update(99, func(string) string { return "w" })
+	if _, ok := c.get(99); ok {
+		t.Fatal("got 99 cached by an update, want update never to add")
+	}
+	c.remove(11)
+	if _, ok := c.get(11); ok {
+		t.Fatal("got 11 after remove, want it gone")
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -133,7 +134,7 @@ func (s *Service) Join(ctx context.Context, in JoinInput) (c Chatter, token stri
 // reactivates an existing one, and records the membership. The room lock is held.
 func (s *Service) recordJoin(ctx context.Context, room Room, c Chatter, fresh bool) (Chatter, error) {
 	if fresh {
-		taken, err := s.onlineNicknames(ctx, room.ID)
+		taken, err := s.onlineNicknames(ctx, room.ID, c.ID)
 		if err != nil {
 			return c, err
 		}
@@ -141,13 +142,13 @@ func (s *Service) recordJoin(ctx context.Context, room Room, c Chatter, fresh bo
 		if err := s.store.CreateChatter(ctx, c); err != nil {
 			return c, fmt.Errorf("create chatter: %w", err)
 		}
-		s.chatterCache.put(c.ID, c)
+		s.cacheChatter(c)
 	} else if !c.IsActive {
 		if err := s.store.SetChatterActive(ctx, c.ID, true); err != nil {
 			return c, fmt.Errorf("activate chatter: %w", err)
 		}
 		c.IsActive = true
-		s.chatterCache.put(c.ID, c)
+		s.cacheChatter(c)
 	}
 	if _, _, err := s.store.JoinRoom(ctx, room.ID, c.ID, s.now()); err != nil {
 		return c, fmt.Errorf("record membership: %w", err)
@@ -155,11 +156,14 @@ func (s *Service) recordJoin(ctx context.Context, room Room, c Chatter, fresh bo
 	return c, nil
 }
 
-func (s *Service) onlineNicknames(ctx context.Context, roomID string) (map[string]bool, error) {
+// onlineNicknames lists the nicknames online in the room but the joining chatter's (already
+// counted online, not yet stored).
+func (s *Service) onlineNicknames(ctx context.Context, roomID, joining string) (map[string]bool, error) {
 	ids, err := s.presence.Online(ctx, roomID)
 	if err != nil {
 		return nil, fmt.Errorf("presence: %w", err)
 	}
+	ids = slices.DeleteFunc(ids, func(id string) bool { return id == joining })
 	taken := make(map[string]bool, len(ids))
 	if len(ids) == 0 {
 		return taken, nil
@@ -183,8 +187,18 @@ func (s *Service) joiningChatter(ctx context.Context, id string) (Chatter, bool,
 	return s.loadChatter(ctx, id)
 }
 
-// hasBeenInRoom reports whether the chatter has a membership record in the room.
+// hasBeenInRoom reports whether the chatter has a membership record in the room. A chatter
+// online there or within its leave grace on this node has one: no store read is needed.
 func (s *Service) hasBeenInRoom(ctx context.Context, roomID, chatterID string) (bool, error) {
+	s.mu.Lock()
+	_, inGrace := s.pending[member{roomID, chatterID}]
+	s.mu.Unlock()
+	if inGrace {
+		return true, nil
+	}
+	if online, err := s.presence.IsOnline(ctx, roomID, chatterID); err == nil && online {
+		return true, nil
+	}
 	_, err := s.store.FirstMessageID(ctx, roomID, chatterID)
 	if err == nil {
 		return true, nil

@@ -31,7 +31,7 @@ func (s *Service) Rename(ctx context.Context, chatterID, token, nickname string)
 	}
 	cached := c
 	cached.Nickname = renamed.Nickname
-	s.chatterCache.put(c.ID, cached)
+	s.cacheChatter(cached)
 	rooms, err := s.store.ActiveRooms(ctx, c.ID)
 	if err != nil {
 		return Chatter{}, fmt.Errorf("active rooms: %w", err)

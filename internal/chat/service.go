@@ -30,7 +30,9 @@ type Service struct {
 	// the cache. A chatter changes on rename (applied here, or from the rename alert another
 	// node publishes) and on (de)activation (applied here; joins reread the store).
 	roomCache    *genCache[string, Room]
-	chatterCache *genCache[string, Chatter]
+	chatterCache *genCache[string, *Chatter] // pointers: a small map slot per chatter
+
+	unsubscribe func() // the cache's broker subscription, ended with Run
 
 	mu       sync.Mutex
 	pending  map[member]*time.Timer // leaves waiting out their grace
@@ -63,15 +65,19 @@ func NewService(cfg Config, store Store, broker Broker, presence Presence, log *
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{
+	s := &Service{
 		cfg: cfg, store: store, broker: broker, presence: presence, log: log,
 		accessLimiter: ratelimit.New(cfg.AccessAttempts, ratelimit.Options{Now: cfg.Now}),
 		typingLimiter: ratelimit.New(RateLimit{Burst: 1, Per: cfg.TypingEvery}, ratelimit.Options{Now: cfg.Now}),
 		rooms:         keyedMutex{locks: make(map[string]*keyedLock)},
 		roomCache:     newGenCache[string, Room](roomCacheGen),
-		chatterCache:  newGenCache[string, Chatter](chatterCacheGen),
+		chatterCache:  newGenCache[string, *Chatter](chatterCacheGen),
 		pending:       make(map[member]*time.Timer),
-	}, nil
+	}
+	// Subscribed here rather than in Run, so that no rename published once the service
+	// exists is missed.
+	s.unsubscribe = broker.Subscribe(s.observe)
+	return s, nil
 }
 
 // Locale is the language of the server-made alerts.
@@ -81,11 +87,10 @@ func (s *Service) Locale() string { return s.cfg.Locale }
 func (s *Service) Identity() IdentityMode { return s.cfg.Identity }
 
 // Run does the background work: the expiry and purge sweep. When ctx ends it stops the
-// sweep, makes the leaves still in their grace final, and returns once every timer it
-// owns has finished.
+// sweep, ends the service's broker subscription (made by NewService), makes the leaves still
+// in their grace final, and returns once every timer it owns has finished.
 func (s *Service) Run(ctx context.Context) error {
-	unsubscribe := s.broker.Subscribe(s.observe)
-	defer unsubscribe()
+	defer s.unsubscribe()
 	t := time.NewTicker(s.cfg.SweepEvery)
 	defer t.Stop()
 	for {
@@ -162,7 +167,7 @@ func (s *Service) chatter(ctx context.Context, id string) (c Chatter, found bool
 	if !validID(id) {
 		return Chatter{}, false, nil
 	}
-	if c, ok := s.chatterCache.get(id); ok {
+	if c, ok := s.cachedChatter(id); ok {
 		return c, true, nil
 	}
 	return s.loadChatter(ctx, id)
@@ -181,7 +186,7 @@ func (s *Service) loadChatter(ctx context.Context, id string) (c Chatter, found 
 	if err != nil {
 		return Chatter{}, false, fmt.Errorf("load chatter: %w", err)
 	}
-	s.chatterCache.put(id, c)
+	s.cacheChatter(c)
 	return c, true, nil
 }
 
@@ -191,7 +196,7 @@ func (s *Service) chatters(ctx context.Context, ids []string) (map[string]Chatte
 	byID := make(map[string]Chatter, len(ids))
 	var missing []string
 	for _, id := range ids {
-		if c, ok := s.chatterCache.get(id); ok {
+		if c, ok := s.cachedChatter(id); ok {
 			byID[id] = c
 		} else {
 			missing = append(missing, id)
@@ -206,7 +211,7 @@ func (s *Service) chatters(ctx context.Context, ids []string) (map[string]Chatte
 	}
 	for _, c := range cs {
 		byID[c.ID] = c
-		s.chatterCache.put(c.ID, c)
+		s.cacheChatter(c)
 	}
 	return byID, nil
 }
@@ -219,10 +224,20 @@ func (s *Service) observe(ev Event) {
 		return
 	}
 	nickname := ev.Message.Chatter.Nickname
-	s.chatterCache.update(ev.Message.ChatterID, func(c Chatter) Chatter {
+	s.chatterCache.update(ev.Message.ChatterID, func(old *Chatter) *Chatter {
+		c := *old // cached chatters are shared: replaced, never changed
 		c.Nickname = nickname
-		return c
+		return &c
 	})
+}
+
+func (s *Service) cacheChatter(c Chatter) { s.chatterCache.put(c.ID, &c) }
+
+func (s *Service) cachedChatter(id string) (Chatter, bool) {
+	if c, ok := s.chatterCache.get(id); ok {
+		return *c, true
+	}
+	return Chatter{}, false
 }
 
 // publicChatter drops what must never leave the server.

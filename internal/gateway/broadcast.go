@@ -107,7 +107,7 @@ func (g *Gateway) emitTyping(nsps []*socketio.Namespace, roomID, chatterID, offs
 		var own []string
 		for _, sid := range n.Adapter().Sockets([]string{roomID}) {
 			if s := n.Socket(sid); s != nil {
-				if m, ok := connOf(s).member(roomID); ok && m.ChatterID == chatterID {
+				if m, ok := g.connOf(s).member(roomID); ok && m.ChatterID == chatterID {
 					own = append(own, sid)
 				}
 			}
@@ -130,7 +130,7 @@ func (g *Gateway) evict(n *socketio.Namespace, roomID string) {
 		if s == nil {
 			continue
 		}
-		c := connOf(s)
+		c := g.connOf(s)
 		if c == nil {
 			continue
 		}

@@ -52,6 +52,9 @@ type Gateway struct {
 	unsubscribe func()
 	started     bool
 
+	connsMu sync.Mutex
+	conns   map[string]*conn // by socket id
+
 	offsets offsetTracker
 
 	work    chan func(context.Context) // service calls a broker callback must not make itself
@@ -88,6 +91,7 @@ func New(svc *chat.Service, srv *socketio.Server, broker chat.Broker, opts Optio
 		connectLimit: lim(opts.ConnectLimit),
 		okNull:       okNull,
 		nsps:         make(map[string][]*socketio.Namespace),
+		conns:        make(map[string]*conn),
 		work:         make(chan func(context.Context), workQueue),
 	}
 }

@@ -576,7 +576,7 @@ func TestExpiryRemovesSockets(t *testing.T) {
 	if env := a.ack(t, "sendMessage", map[string]any{"roomId": r.ID, "content": "hi"}); env.Code != "ROOM_EXPIRED" {
 		t.Fatalf("got %+v, want ROOM_EXPIRED", env)
 	}
-	if _, ok := connOf(e.serverSocket(t, a.SID())).member(r.ID); ok {
+	if _, ok := e.gw.connOf(e.serverSocket(t, a.SID())).member(r.ID); ok {
 		t.Fatal("the socket still holds a membership of the expired room")
 	}
 }

@@ -246,7 +246,7 @@ func (g *Gateway) onConnection(s *socketio.Socket) {
 	if err := s.Decode(stateKey, &rooms); err != nil || len(rooms) == 0 {
 		return
 	}
-	c := g.conn(s) // replaces the session's state; rebuilt below from the rooms rejoined
+	c := g.conn(s) // rebuilt below from the rooms rejoined
 	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
 	defer cancel()
 	for roomID, m := range rooms {
@@ -265,11 +265,13 @@ func (g *Gateway) onConnection(s *socketio.Socket) {
 
 // onDisconnect leaves every room the socket had joined.
 func (g *Gateway) onDisconnect(s *socketio.Socket, _ string) {
-	c := connOf(s)
+	c := g.dropConn(s)
 	if c == nil {
 		return
 	}
 	rooms := c.disconnect()
+	// Handed to the socket for its recovery session, saved after this handler.
+	s.Set(stateKey, c)
 	if len(rooms) == 0 {
 		return
 	}

@@ -9,9 +9,10 @@ import (
 	"colachat/internal/socketio"
 )
 
-// stateKey is the socket state (socketio.Socket.Set) holding the socket's conn. Saved with a
-// recovery session it becomes the JSON of the memberships ({roomId: {chatterId}}), so that
-// a recovered socket knows its rooms again.
+// stateKey is the socket state (socketio.Socket.Set) that carries the socket's memberships
+// into its recovery session, as JSON ({roomId: {chatterId}}), so that a recovered socket
+// knows its rooms again. It is set only on disconnect: a socket's state is a map of its
+// own, which would cost every live connection a few hundred bytes.
 const stateKey = "colachat.rooms"
 
 // membership is a socket's chatter in one room. No token is kept: a recovered socket
@@ -20,11 +21,11 @@ type membership struct {
 	ChatterID string `json:"chatterId"`
 }
 
-// conn is the gateway's view of one socket, made on its first event and kept in the
-// socket's own state (no gateway-wide map). A socket may be in several rooms; nearly always
-// it is in one, so the rooms are a slice.
+// conn is the gateway's view of one socket, made on its first event. A socket may be in
+// several rooms; nearly always it is in one, so the rooms are a slice.
 type conn struct {
-	id string // cluster-wide connection id
+	id   string // cluster-wide connection id
+	sock *socketio.Socket
 
 	mu    sync.Mutex
 	rooms []roomMembership
@@ -125,19 +126,36 @@ func (c *conn) MarshalJSON() ([]byte, error) {
 	return json.Marshal(rooms)
 }
 
-// conn returns the socket's conn, making it on first use. A socket's events run one at a
-// time, so two makers cannot race.
+// conn returns the socket's conn, making it on first use.
 func (g *Gateway) conn(s *socketio.Socket) *conn {
-	if c := connOf(s); c != nil {
-		return c
+	g.connsMu.Lock()
+	defer g.connsMu.Unlock()
+	c := g.conns[s.ID()]
+	if c == nil || c.sock != s {
+		c = &conn{id: g.connID(s.ID()), sock: s}
+		g.conns[s.ID()] = c
 	}
-	c := &conn{id: g.connID(s.ID())}
-	s.Set(stateKey, c)
 	return c
 }
 
-// connOf is the socket's conn, nil when it has none yet.
-func connOf(s *socketio.Socket) *conn {
-	c, _ := s.Get(stateKey).(*conn)
+// connOf is the socket's conn, nil when it has none.
+func (g *Gateway) connOf(s *socketio.Socket) *conn {
+	g.connsMu.Lock()
+	defer g.connsMu.Unlock()
+	if c := g.conns[s.ID()]; c != nil && c.sock == s {
+		return c
+	}
+	return nil
+}
+
+// dropConn forgets the socket's conn and returns it, nil when it had none.
+func (g *Gateway) dropConn(s *socketio.Socket) *conn {
+	g.connsMu.Lock()
+	defer g.connsMu.Unlock()
+	c := g.conns[s.ID()]
+	if c == nil || c.sock != s {
+		return nil
+	}
+	delete(g.conns, s.ID())
 	return c
 }
