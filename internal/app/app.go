@@ -22,6 +22,7 @@ import (
 	"colachat/internal/config"
 	"colachat/internal/gateway"
 	"colachat/internal/httpapi"
+	"colachat/internal/metrics"
 	"colachat/internal/ratelimit"
 	"colachat/internal/socketio"
 	"colachat/internal/socketio/engineio"
@@ -121,7 +122,13 @@ func randomNodeID() string {
 }
 
 func (a *App) build() error {
-	m, metricsHandler, err := newMeter()
+	// Transport totals are read at scrape time from the socket server built below.
+	m, metricsHandler, err := newMeter(metrics.Sources{
+		Connections: func() int { return a.sio.Stats().Conns },
+		Rooms:       func() int { return a.sio.RoomCount() },
+		Deliveries:  func() uint64 { return a.sio.Stats().PacketsOut },
+		QueueDrops:  func() uint64 { return a.sio.Stats().SlowCuts },
+	})
 	if err != nil {
 		return err
 	}
@@ -178,6 +185,7 @@ func (a *App) build() error {
 	a.gw = gateway.New(svc, a.sio, broker, gateway.Options{
 		Locale:       a.cfg.Locale,
 		NodeID:       a.cfg.NodeID,
+		ObserveAck:   m.ObserveAck,
 		JoinLimit:    bucket(a.cfg.JoinRate),
 		MessageLimit: bucket(a.cfg.MessageRate),
 		Exempt:       ratelimit.Exempt(a.cfg.RateLimitExempt),

@@ -14,6 +14,7 @@ import (
 // meter is what the app feeds its metrics; *metrics.Metrics is one.
 type meter interface {
 	ObserveCommit(d time.Duration)
+	ObserveAck(d time.Duration)
 	MessageIn()
 	Middleware(next http.Handler) http.Handler
 }

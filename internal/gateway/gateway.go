@@ -32,6 +32,9 @@ type Options struct {
 	Exempt ratelimit.Exempt
 	// Logger receives internal errors (discarded when nil).
 	Logger *slog.Logger
+	// ObserveAck, when set, is told how long each acked event took, from its arrival to
+	// its ack (for the ack latency metric).
+	ObserveAck func(time.Duration)
 }
 
 // Gateway serves the chat over a socketio.Server.

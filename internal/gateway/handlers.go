@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"time"
 
 	"colachat/internal/chat"
 	"colachat/internal/socketio"
@@ -21,9 +22,13 @@ func (g *Gateway) handle(h handler) socketio.Handler {
 		if !s.Connected() {
 			return
 		}
+		start := time.Now()
 		ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
 		defer cancel()
 		data, err := h(ctx, s, g.conn(s), args)
+		if ack != nil && g.opts.ObserveAck != nil {
+			defer func() { g.opts.ObserveAck(time.Since(start)) }()
+		}
 		if err != nil {
 			g.refuse(s, ack, err)
 			return

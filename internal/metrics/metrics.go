@@ -19,37 +19,30 @@ import (
 
 // Metrics is the set of colachat's collectors.
 type Metrics struct {
-	connections   prometheus.Gauge
-	roomsActive   prometheus.Gauge
 	messagesIn    prometheus.Counter
-	messagesOut   prometheus.Counter
 	ackLatency    prometheus.Histogram
 	commitLatency prometheus.Histogram
-	queueDrops    prometheus.Counter
 	httpRequests  *prometheus.CounterVec
+}
+
+// Sources are running totals read at scrape time from the components that keep them, so
+// no hot path pays for a metric update. A nil func leaves its metric out.
+type Sources struct {
+	Connections func() int    // open socket connections
+	Rooms       func() int    // rooms with a socket on this node
+	Deliveries  func() uint64 // events queued for sockets since start
+	QueueDrops  func() uint64 // connections cut because their queue overflowed
 }
 
 // latencyBuckets span 100 µs to about 3 s: acks and commits are usually a few ms.
 var latencyBuckets = prometheus.ExponentialBuckets(0.0001, 2.5, 12)
 
 // New creates the collectors and registers them on reg.
-func New(reg prometheus.Registerer) (*Metrics, error) {
+func New(reg prometheus.Registerer, src Sources) (*Metrics, error) {
 	m := &Metrics{
-		connections: prometheus.NewGauge(prometheus.GaugeOpts{
-			Namespace: "colachat", Name: "connections",
-			Help: "Open Socket.IO connections on this node.",
-		}),
-		roomsActive: prometheus.NewGauge(prometheus.GaugeOpts{
-			Namespace: "colachat", Name: "rooms_active",
-			Help: "Rooms with at least one connected socket on this node.",
-		}),
 		messagesIn: prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: "colachat", Name: "messages_in_total",
 			Help: "Messages and alerts accepted from clients.",
-		}),
-		messagesOut: prometheus.NewCounter(prometheus.CounterOpts{
-			Namespace: "colachat", Name: "messages_out_total",
-			Help: "Messages and alerts delivered to sockets (one per recipient).",
 		}),
 		ackLatency: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Namespace: "colachat", Name: "ack_latency_seconds",
@@ -61,19 +54,37 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 			Help:    "Duration of the store's group commits.",
 			Buckets: latencyBuckets,
 		}),
-		queueDrops: prometheus.NewCounter(prometheus.CounterOpts{
-			Namespace: "colachat", Name: "queue_drops_total",
-			Help: "Connections cut because their outgoing queue overflowed.",
-		}),
 		httpRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "colachat", Name: "http_requests_total",
 			Help: "HTTP requests by route pattern, method and status code.",
 		}, []string{"route", "method", "status"}),
 	}
-	for _, c := range []prometheus.Collector{
-		m.connections, m.roomsActive, m.messagesIn, m.messagesOut, m.ackLatency,
-		m.commitLatency, m.queueDrops, m.httpRequests,
-	} {
+	collectors := []prometheus.Collector{m.messagesIn, m.ackLatency, m.commitLatency, m.httpRequests}
+	if f := src.Connections; f != nil {
+		collectors = append(collectors, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Namespace: "colachat", Name: "connections",
+			Help: "Open Socket.IO connections on this node.",
+		}, func() float64 { return float64(f()) }))
+	}
+	if f := src.Rooms; f != nil {
+		collectors = append(collectors, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Namespace: "colachat", Name: "rooms_active",
+			Help: "Rooms with at least one connected socket on this node.",
+		}, func() float64 { return float64(f()) }))
+	}
+	if f := src.Deliveries; f != nil {
+		collectors = append(collectors, prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Namespace: "colachat", Name: "messages_out_total",
+			Help: "Events queued for sockets (one per recipient): messages, alerts, lists, acks.",
+		}, func() float64 { return float64(f()) }))
+	}
+	if f := src.QueueDrops; f != nil {
+		collectors = append(collectors, prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Namespace: "colachat", Name: "queue_drops_total",
+			Help: "Connections cut because their outgoing queue overflowed.",
+		}, func() float64 { return float64(f()) }))
+	}
+	for _, c := range collectors {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register metrics: %w", err)
 		}
@@ -94,52 +105,10 @@ func Handler(g prometheus.Gatherer) http.Handler {
 	return promhttp.HandlerFor(g, promhttp.HandlerOpts{})
 }
 
-// ConnOpened counts a new socket connection.
-func (m *Metrics) ConnOpened() {
-	if m != nil {
-		m.connections.Inc()
-	}
-}
-
-// ConnClosed counts a closed socket connection.
-func (m *Metrics) ConnClosed() {
-	if m != nil {
-		m.connections.Dec()
-	}
-}
-
-// SetRoomsActive sets the number of rooms with connected sockets on this node.
-func (m *Metrics) SetRoomsActive(n int) {
-	if m != nil {
-		m.roomsActive.Set(float64(n))
-	}
-}
-
-// RoomOpened counts a room that got its first socket on this node.
-func (m *Metrics) RoomOpened() {
-	if m != nil {
-		m.roomsActive.Inc()
-	}
-}
-
-// RoomClosed counts a room that lost its last socket on this node.
-func (m *Metrics) RoomClosed() {
-	if m != nil {
-		m.roomsActive.Dec()
-	}
-}
-
 // MessageIn counts a message or alert accepted from a client.
 func (m *Metrics) MessageIn() {
 	if m != nil {
 		m.messagesIn.Inc()
-	}
-}
-
-// MessagesOut counts n deliveries of a broadcast.
-func (m *Metrics) MessagesOut(n int) {
-	if m != nil && n > 0 {
-		m.messagesOut.Add(float64(n))
 	}
 }
 
@@ -154,13 +123,6 @@ func (m *Metrics) ObserveAck(d time.Duration) {
 func (m *Metrics) ObserveCommit(d time.Duration) {
 	if m != nil {
 		m.commitLatency.Observe(d.Seconds())
-	}
-}
-
-// QueueDrop counts a connection cut for a full outgoing queue.
-func (m *Metrics) QueueDrop() {
-	if m != nil {
-		m.queueDrops.Inc()
 	}
 }
 

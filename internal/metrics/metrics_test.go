@@ -23,19 +23,18 @@ func scrape(t *testing.T, h http.Handler) string {
 
 func TestCollectorsAppearInScrape(t *testing.T) {
 	reg := NewRegistry()
-	m, err := New(reg)
+	m, err := New(reg, Sources{
+		Connections: func() int { return 1 },
+		Rooms:       func() int { return 1 },
+		Deliveries:  func() uint64 { return 5 },
+		QueueDrops:  func() uint64 { return 1 },
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	m.ConnOpened()
-	m.ConnOpened()
-	m.ConnClosed()
-	m.RoomOpened()
 	m.MessageIn()
-	m.MessagesOut(5)
 	m.ObserveAck(3 * time.Millisecond)
 	m.ObserveCommit(2 * time.Millisecond)
-	m.QueueDrop()
 	m.ObserveHTTP("GET /chat/rooms", "GET", 200)
 
 	body := scrape(t, Handler(reg))
@@ -58,26 +57,19 @@ func TestCollectorsAppearInScrape(t *testing.T) {
 
 func TestNewTwiceOnOneRegistryFails(t *testing.T) {
 	reg := NewRegistry()
-	if _, err := New(reg); err != nil {
+	if _, err := New(reg, Sources{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := New(reg); err == nil {
+	if _, err := New(reg, Sources{}); err == nil {
 		t.Fatal("got nil, want a duplicate registration error")
 	}
 }
 
 func TestNilMetricsIsANoOp(t *testing.T) {
 	var m *Metrics
-	m.ConnOpened()
-	m.ConnClosed()
-	m.SetRoomsActive(3)
-	m.RoomOpened()
-	m.RoomClosed()
 	m.MessageIn()
-	m.MessagesOut(2)
 	m.ObserveAck(time.Millisecond)
 	m.ObserveCommit(time.Millisecond)
-	m.QueueDrop()
 	m.ObserveHTTP("x", "GET", 200)
 	h := http.NotFoundHandler()
 	if got := m.Middleware(h); got == nil {
@@ -87,7 +79,7 @@ func TestNilMetricsIsANoOp(t *testing.T) {
 
 func TestMiddlewareLabelsByPattern(t *testing.T) {
 	reg := NewRegistry()
-	m, err := New(reg)
+	m, err := New(reg, Sources{})
 	if err != nil {
 		t.Fatal(err)
 	}

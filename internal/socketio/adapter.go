@@ -41,6 +41,13 @@ type MemoryAdapter struct {
 	sids  map[string][]string            // sid → rooms other than its own
 }
 
+// RoomCount is the number of rooms with a member (a socket's own room is not counted).
+func (a *MemoryAdapter) RoomCount() int {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	return len(a.rooms)
+}
+
 // NewMemoryAdapter returns an empty in-memory adapter for n.
 func NewMemoryAdapter(n *Namespace) *MemoryAdapter {
 	return &MemoryAdapter{

@@ -14,7 +14,15 @@ func newEngine(s *Server) engine {
 		conn.OnMessage(c.onFrame)
 		conn.OnClose(c.onClose)
 	})
-	return eng
+	return engineServer{eng}
+}
+
+// engineServer adapts *engineio.Server to the engine interface.
+type engineServer struct{ *engineio.Server }
+
+func (e engineServer) Stats() TransportStats {
+	st := e.Server.Stats()
+	return TransportStats{Conns: st.Conns, PacketsOut: st.PacketsOut, SlowCuts: st.SlowCuts}
 }
 
 // engineTransport binds a client to an *engineio.Conn.

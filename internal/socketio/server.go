@@ -46,7 +46,32 @@ type matcher struct {
 type engine interface {
 	http.Handler
 	Close(ctx context.Context) error
+	Stats() TransportStats
 }
+
+// TransportStats are the transport's running totals, for metrics.
+type TransportStats struct {
+	Conns      int    // open Engine.IO connections
+	PacketsOut uint64 // packets queued for clients since start (one per delivered event)
+	SlowCuts   uint64 // connections cut because they fell behind
+}
+
+// RoomCount is the number of rooms with a member on this server, over every namespace
+// whose adapter can count them.
+func (s *Server) RoomCount() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	n := 0
+	for _, nsp := range s.nsps {
+		if c, ok := nsp.adapter.(interface{ RoomCount() int }); ok {
+			n += c.RoomCount()
+		}
+	}
+	return n
+}
+
+// Stats returns the transport's running totals.
+func (s *Server) Stats() TransportStats { return s.eng.Stats() }
 
 // NewServer returns a server with the main namespace "/" ready.
 func NewServer(opts Options) *Server {

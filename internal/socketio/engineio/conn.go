@@ -135,8 +135,10 @@ func (c *Conn) SendMany(ps ...*Packet) error {
 		fire := c.closeLocked(ReasonTransportError, closeAbort)
 		c.mu.Unlock()
 		c.finishClose(fire)
+		c.srv.cut.Add(1)
 		return ErrSlowConsumer
 	}
+	c.srv.queued.Add(uint64(len(ps)))
 	c.queue = append(c.queue, ps...)
 	c.kickLocked()
 	c.mu.Unlock()

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -29,9 +30,23 @@ type Server struct {
 	// PingTimeout (tests shorten it)
 	lingerTimeout time.Duration
 
+	queued, cut atomic.Uint64 // packets queued for clients; slow consumers cut
+
 	mu     sync.Mutex
 	conns  map[string]*Conn
 	closed bool
+}
+
+// Stats are the server's running totals, for metrics.
+type Stats struct {
+	Conns      int    // open connections
+	PacketsOut uint64 // message packets queued for clients since start
+	SlowCuts   uint64 // connections cut because their queue was full
+}
+
+// Stats returns the server's running totals.
+func (s *Server) Stats() Stats {
+	return Stats{Conns: s.Count(), PacketsOut: s.queued.Load(), SlowCuts: s.cut.Load()}
 }
 
 // NewServer returns a Server; opts zero values take their defaults.
