@@ -65,7 +65,7 @@ func Parse(command string, args []string, lookupEnv func(string) (string, bool),
 func register(fs *flag.FlagSet, c *Config) {
 	fs.StringVar(&c.Addr, "addr", c.Addr, "listen address, host:port")
 	fs.StringVar(&c.DatabaseURL, "database-url", c.DatabaseURL,
-		"message store: sqlite://relative.db or sqlite:///abs/path.db (postgres:// not supported yet)")
+		"message store: sqlite://relative.db, sqlite:///abs/path.db, or postgres://user@host:5432/db for a cluster")
 	fs.StringVar(&c.RedisURL, "redis-url", c.RedisURL, "Redis for a cluster (redis://host:port/db): cross-node events and presence; empty: in-process")
 	fs.StringVar(&c.NodeID, "node-id", c.NodeID, "name of this node in a cluster; random when empty")
 	fs.StringVar(&c.DebugAddr, "debug-addr", c.DebugAddr, "host:port serving /debug/pprof/ (keep it on loopback); empty: off")
