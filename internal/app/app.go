@@ -151,6 +151,17 @@ func (a *App) build() error {
 		return fmt.Errorf("chat service: %w", err)
 	}
 	a.svc = svc
+	if a.cluster != nil {
+		// Chatters whose sockets were all on a node that died get their leave made final
+		// by the live node that notices.
+		a.cluster.OnGone(func(roomID, chatterID string) {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if err := svc.Departed(ctx, roomID, chatterID); err != nil {
+				a.log.Warn("leave of a dead node's chatter", "room", roomID, "chatter", chatterID, "err", err)
+			}
+		})
+	}
 
 	var recovery *socketio.RecoveryOptions
 	if a.cfg.RecoveryWindow > 0 {

@@ -352,6 +352,24 @@ func (s *Service) doLeave(ctx context.Context, key member) error {
 			return nil // a join on another node took the mark: the chatter is back
 		}
 	}
+	return s.finalLeave(ctx, key)
+}
+
+// Departed makes final the leave of a chatter whose sockets were all on a node that died
+// (no grace timer runs for them anywhere): the node that noticed records it, announces it and
+// publishes the online list, unless the chatter is back meanwhile.
+func (s *Service) Departed(ctx context.Context, roomID, chatterID string) error {
+	if !validID(roomID) || !validID(chatterID) {
+		return nil
+	}
+	unlock := s.rooms.lock(roomID)
+	defer unlock()
+	return s.finalLeave(ctx, member{roomID, chatterID})
+}
+
+// finalLeave records a leave and tells the room, unless the chatter is online again. The
+// room lock is held.
+func (s *Service) finalLeave(ctx context.Context, key member) error {
 	online, err := s.presence.IsOnline(ctx, key.roomID, key.chatterID)
 	if err != nil {
 		return fmt.Errorf("presence: %w", err)

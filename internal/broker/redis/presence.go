@@ -33,32 +33,60 @@ type Presence struct {
 	local map[string]localEntry // by connID
 }
 
-type localEntry struct{ roomKey, value string }
+type localEntry struct{ roomID, roomKey, value string }
 
 var _ chat.Presence = (*Presence)(nil)
 
 func (p *Presence) roomKey(roomID string) string { return p.prefix + "presence:" + roomID }
 func (p *Presence) nodePrefix() string           { return p.prefix + "node:" }
+func (p *Presence) nodesKey() string             { return p.prefix + "nodes" }
+
+// roomsKey names the set of rooms where node has (or had) entries, so a dead node's rooms
+// can be reaped without scanning every room.
+func (p *Presence) roomsKey(node string) string { return p.prefix + "node-rooms:" + node }
 func (p *Presence) leftKey(roomID, chatterID string) string {
 	return p.prefix + "left:" + roomID + ":" + chatterID
 }
 
-// liveEntries is shared by the scripts: it walks a room, drops the entries of dead nodes,
-// and leaves in `live` a list of {chatter, joinedMillis} of the live ones.
+// liveEntries is shared by the scripts: it walks a room and leaves in `live` a list of
+// {chatter, joinedMillis} of the entries whose node is alive. Entries of dead nodes are
+// skipped, not deleted: the reaper deletes them, and announces the chatters that left with
+// them (reapScript).
 const liveEntries = `
 local live = {}
 local entries = redis.call('HGETALL', KEYS[1])
 for i = 1, #entries, 2 do
   local node, chatter, joined = string.match(entries[i+1], '^([^|]*)|([^|]*)|(%d+)$')
-  if node == nil or redis.call('EXISTS', ARGV[1] .. node) == 0 then
-    redis.call('HDEL', KEYS[1], entries[i])
-  else
+  if node ~= nil and redis.call('EXISTS', ARGV[1] .. node) == 1 then
     live[#live+1] = {chatter, joined, entries[i]}
   end
 end
 `
 
-// tryAddScript: ARGV = nodePrefix, connID, value, chatterID, capacity.
+// reapScript: ARGV = nodePrefix, the node being reaped. Deletes a room's entries of that node
+// and of any other dead node, and returns the chatters that had one and have no live entry
+// left: they are gone.
+var reapScript = goredis.NewScript(`
+local dead, live = {}, {}
+local entries = redis.call('HGETALL', KEYS[1])
+for i = 1, #entries, 2 do
+  local node, chatter = string.match(entries[i+1], '^([^|]*)|([^|]*)|')
+  if node == nil or node == ARGV[2] or redis.call('EXISTS', ARGV[1] .. node) == 0 then
+    redis.call('HDEL', KEYS[1], entries[i])
+    if chatter ~= nil then dead[chatter] = true end
+  else
+    live[chatter] = true
+  end
+end
+local gone = {}
+for chatter in pairs(dead) do
+  if not live[chatter] then gone[#gone+1] = chatter end
+end
+return gone
+`)
+
+// tryAddScript: KEYS = room hash, this node's room set; ARGV = nodePrefix, connID, value,
+// chatterID, capacity, roomID.
 var tryAddScript = goredis.NewScript(liveEntries + `
 local seen, count, present = {}, 0, false
 for _, e in ipairs(live) do
@@ -68,6 +96,7 @@ end
 local cap = tonumber(ARGV[5])
 if not present and cap > 0 and count >= cap then return 0 end
 redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
+redis.call('SADD', KEYS[2], ARGV[6])
 return 1
 `)
 
@@ -93,14 +122,14 @@ return out
 
 func (p *Presence) TryAdd(ctx context.Context, roomID, chatterID, connID string, capacity int) (bool, error) {
 	value := p.node + "|" + chatterID + "|" + strconv.FormatInt(time.Now().UnixMilli(), 10)
-	n, err := tryAddScript.Run(ctx, p.rdb, []string{p.roomKey(roomID)},
-		p.nodePrefix(), connID, value, chatterID, capacity).Int()
+	n, err := tryAddScript.Run(ctx, p.rdb, []string{p.roomKey(roomID), p.roomsKey(p.node)},
+		p.nodePrefix(), connID, value, chatterID, capacity, roomID).Int()
 	if err != nil {
 		return false, fmt.Errorf("redis presence: add: %w", err)
 	}
 	if n == 1 {
 		p.mu.Lock()
-		p.local[connID] = localEntry{p.roomKey(roomID), value}
+		p.local[connID] = localEntry{roomID, p.roomKey(roomID), value}
 		p.mu.Unlock()
 	}
 	return n == 1, nil
@@ -196,9 +225,41 @@ func (p *Presence) restore(ctx context.Context) error {
 	pipe := p.rdb.Pipeline()
 	for conn, e := range entries {
 		pipe.HSet(ctx, e.roomKey, conn, e.value)
+		pipe.SAdd(ctx, p.roomsKey(p.node), e.roomID)
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
 		return fmt.Errorf("redis presence: restore %d entries: %w", len(entries), err)
+	}
+	return nil
+}
+
+// reap deletes the entries of nodes whose heartbeat stopped more than ttl ago and calls gone
+// for every chatter that left with them. Each dead node is reaped by exactly one live node:
+// the one whose ZREM removes it from the node list.
+func (p *Presence) reap(ctx context.Context, ttl time.Duration, gone func(roomID, chatterID string)) error {
+	cutoff := strconv.FormatInt(time.Now().Add(-ttl).UnixMilli(), 10)
+	stale, err := p.rdb.ZRangeByScore(ctx, p.nodesKey(), &goredis.ZRangeBy{Min: "-inf", Max: cutoff}).Result()
+	if err != nil {
+		return fmt.Errorf("redis presence: list stale nodes: %w", err)
+	}
+	for _, node := range stale {
+		if won, err := p.rdb.ZRem(ctx, p.nodesKey(), node).Result(); err != nil || won != 1 {
+			continue // another node is reaping it
+		}
+		rooms, err := p.rdb.SMembers(ctx, p.roomsKey(node)).Result()
+		if err != nil {
+			return fmt.Errorf("redis presence: rooms of %s: %w", node, err)
+		}
+		for _, roomID := range rooms {
+			chatters, err := reapScript.Run(ctx, p.rdb, []string{p.roomKey(roomID)}, p.nodePrefix(), node).StringSlice()
+			if err != nil {
+				return fmt.Errorf("redis presence: reap %s: %w", roomID, err)
+			}
+			for _, c := range chatters {
+				gone(roomID, c)
+			}
+		}
+		p.rdb.Del(ctx, p.roomsKey(node), p.nodePrefix()+node)
 	}
 	return nil
 }

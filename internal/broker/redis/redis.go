@@ -38,6 +38,7 @@ type Cluster struct {
 	broker   *Broker
 
 	healthy atomic.Bool // last heartbeat reached Redis
+	gone    atomic.Pointer[func(roomID, chatterID string)]
 	stop    context.CancelFunc
 	wg      sync.WaitGroup
 }
@@ -90,6 +91,10 @@ func Open(ctx context.Context, opts Options) (*Cluster, error) {
 // Broker is the cluster-wide chat.Broker.
 func (c *Cluster) Broker() *Broker { return c.broker }
 
+// OnGone sets what to call for a chatter whose every socket was on a node that died; the
+// live node that notices calls it once (set it before serving).
+func (c *Cluster) OnGone(fn func(roomID, chatterID string)) { c.gone.Store(&fn) }
+
 // Presence is the cluster-wide chat.Presence.
 func (c *Cluster) Presence() *Presence { return c.presence }
 
@@ -109,7 +114,10 @@ func (c *Cluster) Close() error {
 	c.wg.Wait()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	c.rdb.Del(ctx, c.nodeKey()) // best effort: the key expires by itself anyway
+	// Best effort: the key expires by itself anyway. A node that stops gracefully has
+	// removed its sockets already, so there is nothing left to reap.
+	c.rdb.Del(ctx, c.nodeKey(), c.presence.roomsKey(c.presence.node))
+	c.rdb.ZRem(ctx, c.presence.nodesKey(), c.presence.node)
 	return c.rdb.Close()
 }
 
@@ -119,7 +127,11 @@ func (c *Cluster) nodeKey() string { return c.presence.nodePrefix() + c.presence
 // lost its data (a restart without persistence): this node's presence entries are written
 // again, so online lists and capacity count its members.
 func (c *Cluster) beat(ctx context.Context) error {
-	_, err := c.rdb.SetArgs(ctx, c.nodeKey(), time.Now().UnixMilli(), goredis.SetArgs{TTL: c.opts.NodeTTL, Get: true}).Result()
+	now := time.Now().UnixMilli()
+	if err := c.rdb.ZAdd(ctx, c.presence.nodesKey(), goredis.Z{Score: float64(now), Member: c.presence.node}).Err(); err != nil {
+		return fmt.Errorf("redis: heartbeat: %w", err)
+	}
+	_, err := c.rdb.SetArgs(ctx, c.nodeKey(), now, goredis.SetArgs{TTL: c.opts.NodeTTL, Get: true}).Result()
 	switch {
 	case errors.Is(err, goredis.Nil):
 		if err := c.presence.restore(ctx); err != nil {
@@ -142,8 +154,17 @@ func (c *Cluster) heartbeat(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		bctx, cancel := context.WithTimeout(ctx, c.opts.NodeTTL/5)
+		bctx, cancel := context.WithTimeout(ctx, c.opts.NodeTTL)
 		err := c.beat(bctx)
+		if err == nil {
+			gone := func(string, string) {}
+			if fn := c.gone.Load(); fn != nil {
+				gone = *fn
+			}
+			if rerr := c.presence.reap(bctx, c.opts.NodeTTL, gone); rerr != nil {
+				c.log.Warn("reap dead nodes", "err", rerr)
+			}
+		}
 		cancel()
 		switch {
 		case err != nil && c.healthy.Swap(false):

@@ -260,3 +260,39 @@ func TestRestartedNodeDoesNotReviveItsGhosts(t *testing.T) {
 		t.Fatalf("online after a restart under the same node id: got %v (err %v), want none", online, err)
 	}
 }
+
+func TestChattersOfADeadNodeAreReportedGoneOnce(t *testing.T) {
+	prefix := newPrefix(t)
+	a, c := openNode(t, prefix, "a"), openNode(t, prefix, "c")
+	type departure struct{ room, chatter string }
+	gone := make(chan departure, 8)
+	for _, n := range []*Cluster{a, c} {
+		n.OnGone(func(roomID, chatterID string) { gone <- departure{roomID, chatterID} })
+	}
+	ctx := context.Background()
+	b := openNode(t, prefix, "b")
+	b.Presence().TryAdd(ctx, "r", "only-on-b", "b1", 0)
+	b.Presence().TryAdd(ctx, "r", "also-on-a", "b2", 0)
+	a.Presence().TryAdd(ctx, "r", "also-on-a", "a1", 0)
+	// b dies: no more heartbeats, no clean-up.
+	b.stop()
+	b.broker.ps.Close()
+	b.wg.Wait()
+
+	select {
+	case d := <-gone:
+		if d != (departure{"r", "only-on-b"}) {
+			t.Fatalf("got departure %+v, want only-on-b from room r", d)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no departure reported for the dead node's chatter")
+	}
+	select {
+	case d := <-gone:
+		t.Fatalf("got a second departure %+v; want only-on-b once (also-on-a is still on node a)", d)
+	case <-time.After(1500 * time.Millisecond):
+	}
+	if online, _ := a.Presence().Online(ctx, "r"); len(online) != 1 || online[0] != "also-on-a" {
+		t.Fatalf("online after the reap: got %v, want [also-on-a]", online)
+	}
+}
