@@ -126,3 +126,29 @@ func TestLeaveThroughAnotherNodeIsAnnouncedOnce(t *testing.T) {
 		t.Fatal("reentry-check after the leave became final: got true, want false")
 	}
 }
+
+func TestDepartedMakesTheLeaveOfAChatterWhoseNodeDied(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness(t, chat.Config{})
+	r := h.room(t, chat.CreateRoomInput{})
+	gone := h.join(t, chat.JoinInput{RoomID: r.ID})
+	stays := h.join(t, chat.JoinInput{RoomID: r.ID})
+	// What presence looks like once the dead node's entries are reaped.
+	if _, err := h.presence.Remove(ctx, r.ID, gone.ID, gone.conn); err != nil {
+		t.Fatal(err)
+	}
+	h.events.reset()
+	if err := h.svc.Departed(ctx, r.ID, gone.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.svc.Departed(ctx, r.ID, stays.ID); err != nil { // still online: nothing to do
+		t.Fatal(err)
+	}
+	if got := h.events.alerts(r.ID); len(got) != 1 || got[0] != chat.AlertLeave {
+		t.Fatalf("got alerts %v, want one leave", got)
+	}
+	online := h.events.waitFor(t, "online list", func(ev chat.Event) bool { return ev.Kind == chat.EventChatters })
+	if len(online.Chatters) != 1 || online.Chatters[0].ID != stays.ID {
+		t.Fatalf("got online %+v, want only the chatter who stayed", online.Chatters)
+	}
+}
