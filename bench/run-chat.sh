@@ -47,7 +47,7 @@ start_server() {
 	rm -f "$out/colachat.db"*
 	# shellcheck disable=SC2086
 	"$bin/colachat" serve -addr "127.0.0.1:$port" -database-url "sqlite://$out/colachat.db" \
-		-ip-rate off -message-rate off -join-rate off -log-level warn ${SERVE_FLAGS:-} >"$out/server.log" 2>&1 &
+		-ip-rate off -ip-message-rate off -ip-join-rate off -message-rate off -join-rate off -log-level warn ${SERVE_FLAGS:-} >"$out/server.log" 2>&1 &
 	server_pid=$!
 	url="http://127.0.0.1:$port"
 	for _ in $(seq 100); do

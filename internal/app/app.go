@@ -199,8 +199,11 @@ func (a *App) build() error {
 		ObserveAck:   m.ObserveAck,
 		JoinLimit:    bucket(a.cfg.JoinRate),
 		MessageLimit: bucket(a.cfg.MessageRate),
-		Exempt:       ratelimit.Exempt(a.cfg.RateLimitExempt),
-		Logger:       a.log.With("component", "gateway"),
+		// Per client IP over all its connections; the exempt networks skip these.
+		IPJoinLimit:    bucket(a.cfg.IPJoinRate),
+		IPMessageLimit: bucket(a.cfg.IPMessageRate),
+		Exempt:         ratelimit.Exempt(a.cfg.RateLimitExempt),
+		Logger:         a.log.With("component", "gateway"),
 	})
 	a.gw.Start()
 

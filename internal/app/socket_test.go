@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"colachat/internal/config"
 	"colachat/internal/sioclient"
 )
 
@@ -118,5 +119,47 @@ func TestChatOverSocketAndREST(t *testing.T) {
 	case <-c.Done():
 	case <-ctx.Done():
 		t.Fatal("the socket stayed open after the stop")
+	}
+}
+
+// TestPerIPMessageLimitSpansConnections: one client IP opening more connections gets no more
+// messages through than its per-IP budget.
+func TestPerIPMessageLimitSpansConnections(t *testing.T) {
+	base, stop := started(t, func(c *config.Config) {
+		c.IPMessageRate = config.Rate{Events: 1, Per: time.Hour, Burst: 3}
+		c.MessageRate = config.Rate{} // per connection: off
+	})
+	defer http.DefaultClient.CloseIdleConnections()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second) // a guard, not an assertion
+	defer cancel()
+	_, body := get(t, "POST", base+"/chat/rooms", `{"namespace":"anonymous","title":"ip","capacity":4,"isPassword":false}`)
+	var created struct {
+		Data struct {
+			ID string `json:"id"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal([]byte(body), &created); err != nil {
+		t.Fatal(err)
+	}
+	var codes []string
+	for i := 0; i < 2; i++ {
+		c, err := sioclient.Dial(ctx, sioclient.Options{URL: base, Namespace: "/anonymous"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if env := emit(t, ctx, c, "joinRoom", map[string]any{"roomId": created.Data.ID, "chatterId": nil}); !env.Success {
+			t.Fatalf("join: %+v", env)
+		}
+		for j := 0; j < 2; j++ {
+			env := emit(t, ctx, c, "sendMessage", map[string]any{"roomId": created.Data.ID, "content": "hi"})
+			codes = append(codes, env.Code)
+		}
+	}
+	if want := []string{"", "", "", "RATE_LIMITED"}; strings.Join(codes, ",") != strings.Join(want, ",") {
+		t.Fatalf("codes of 4 sends over 2 connections from one IP: got %q, want %q", codes, want)
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -61,6 +61,8 @@ type Config struct {
 	MessageRate     Rate           // sendMessage/sendAlert/typing per connection
 	JoinRate        Rate           // joinRoom per connection
 	IPRate          Rate           // REST requests and socket handshakes per client IP
+	IPMessageRate   Rate           // sendMessage/sendAlert/typing per client IP, all its connections
+	IPJoinRate      Rate           // joinRoom per client IP, all its connections
 
 	TicketKey []byte // signs access-check tickets; random per process when empty
 
@@ -96,6 +98,8 @@ func Default() Config {
 		MessageRate:    Rate{Events: 10, Per: time.Second, Burst: 20},
 		JoinRate:       Rate{Events: 2, Per: time.Second, Burst: 10},
 		IPRate:         Rate{Events: 20, Per: time.Second, Burst: 60},
+		IPMessageRate:  Rate{Events: 30, Per: time.Second, Burst: 60},
+		IPJoinRate:     Rate{Events: 5, Per: time.Second, Burst: 30},
 		LogFormat:      LogAuto,
 		LogLevel:       slog.LevelInfo,
 	}
@@ -178,7 +182,8 @@ func (c Config) Validate() error {
 	rates := []struct {
 		flag string
 		rate Rate
-	}{{"message-rate", c.MessageRate}, {"join-rate", c.JoinRate}, {"ip-rate", c.IPRate}}
+	}{{"message-rate", c.MessageRate}, {"join-rate", c.JoinRate}, {"ip-rate", c.IPRate},
+		{"ip-message-rate", c.IPMessageRate}, {"ip-join-rate", c.IPJoinRate}}
 	for _, r := range rates {
 		if err := r.rate.check(); err != nil {
 			return bad(r.flag, "%v", err)

@@ -84,6 +84,8 @@ func register(fs *flag.FlagSet, c *Config) {
 	fs.Var(rateValue{&c.MessageRate}, "message-rate", "messages, alerts and typing per connection: N/UNIT[:BURST] or off")
 	fs.Var(rateValue{&c.JoinRate}, "join-rate", "joinRoom per connection: N/UNIT[:BURST] or off")
 	fs.Var(rateValue{&c.IPRate}, "ip-rate", "REST requests and socket handshakes per client IP: N/UNIT[:BURST] or off")
+	fs.Var(rateValue{&c.IPMessageRate}, "ip-message-rate", "messages, alerts and typing per client IP over all its connections: N/UNIT[:BURST] or off")
+	fs.Var(rateValue{&c.IPJoinRate}, "ip-join-rate", "joinRoom per client IP over all its connections: N/UNIT[:BURST] or off")
 	fs.Var(hexValue{&c.TicketKey}, "ticket-key",
 		"hex key that signs access-check tickets (at least 32 hex digits); the same on every node of a cluster; random when empty")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "auto (JSON unless stderr is a terminal), json or text")
