@@ -2,6 +2,7 @@
 """Summarises a bench/run-cluster.sh result directory as Markdown tables.
 
 Usage: cluster-report.py DIR
+       cluster-report.py --fanout DIR...   (runs of one node with Redis and different room sizes)
 
 Per configuration (tag in DIR/configs) it reads the two bench summaries (<tag>.join.json,
 <tag>.msg.json), the snapshots taken around them (<tag>.{join,msg}.{before,after}) and, when
@@ -51,6 +52,8 @@ def snapshot(path):
         elif f[0] == "sockstat":
             kv = f[2:]
             s["sockstat"] = {kv[i]: int(kv[i + 1]) for i in range(0, len(kv) - 1, 2)}
+        elif f[0] in ("xact", "slab") and len(f) > 1:
+            s[f[0]] = int(f[1])
         elif f[0] == "loadavg":
             s["loadavg"] = " ".join(f[1:4])
     return s
@@ -67,6 +70,7 @@ def diff(a, b):
         "msgs": b["pg"]["msgs"] - a["pg"]["msgs"],
         "room_chatters": b["pg"]["room_chatters"] - a["pg"]["room_chatters"],
         "rediscpu": (b["rediscpu"] - a["rediscpu"]) / TICK,
+        "xact": b["xact"] - a["xact"] if "xact" in a and "xact" in b else None,
     }
 
 
@@ -129,9 +133,9 @@ def main(d):
 
     print("### Per run\n")
     print("| run | nodes | broker | load avg | acked | lost | deliveries | deliv p50 ms | deliv p99 ms | ack p50 ms | ack p99 ms "
-          "| CPU µs / stored msg (all nodes) | CPU µs / delivery | CPU µs / connect+join | Redis cmds / msg | Redis cmds / join+leave "
+          "| nodes' idle CPU ms/s | CPU µs / stored msg, raw | CPU µs / stored msg, net of idle (all nodes) | CPU µs / delivery, net | CPU µs / connect+join | Redis cmds / msg | Redis cmds / join+leave "
           "| WAL B / msg | WAL B / msg (this db) |")
-    print("|" + "---|" * 18)
+    print("|" + "---|" * 20)
     for r in runs:
         m, j, md, jd = r["msg"], r["join"], r["msg_d"], r["join_d"]
         msgs = md["msgs"] or None
@@ -155,15 +159,21 @@ def main(d):
         r["redis_cpu_msg"] = (md["rediscpu"] - jd["rediscpu"]) / msgs * 1e6 if msgs else None
         r["redis_cpu_join"] = jd["rediscpu"] / joins * 1e6 if joins else None
         sv = m["server"]
-        r["cpu_msg"] = sv.get("cpu_us_per_message")
-        r["cpu_deliv"] = sv.get("cpu_us_per_delivery")
+        r["cpu_msg_raw"] = sv.get("cpu_us_per_message")
+        # minus what the idle nodes burn anyway (heartbeats, GC, pools) over the measured seconds
+        b0 = snapshot(os.path.join(d, r["tag"] + ".base.before"))
+        b1 = snapshot(os.path.join(d, r["tag"] + ".base.after"))
+        r["idle_cpu"] = sum(b1["nodecpu"][p] - b0["nodecpu"][p] for p in b1["nodecpu"]) / TICK / (b1["time"] - b0["time"])
+        cpu_net = sv.get("cpu_message_seconds", 0) - r["idle_cpu"] * m.get("measured_seconds", 0)
+        r["cpu_msg"] = cpu_net / m["acks_ok"] * 1e6 if m["acks_ok"] else None
+        r["cpu_deliv"] = cpu_net / m["deliveries_received"] * 1e6 if m["deliveries_received"] else None
         r["cpu_join"] = med([j["server"].get("cpu_us_per_connect_join"), sv.get("cpu_us_per_connect_join")])
         r["p50"], r["p99"] = m["delivery_latency"]["p50_ms"], m["delivery_latency"]["p99_ms"]
         r["a50"], r["a99"] = m["ack_latency"]["p50_ms"], m["ack_latency"]["p99_ms"]
-        print("| %s | %d | %s | %s | %d | %d | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+        print("| %s | %d | %s | %s | %d | %d | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
             r["tag"], r["n"], r["broker"], r["msg_before"].get("loadavg", "?"), m["acks_ok"], m["deliveries_lost"],
             m["deliveries_received"], fmt(r["p50"], "%.2f"), fmt(r["p99"], "%.2f"), fmt(r["a50"], "%.2f"), fmt(r["a99"], "%.2f"),
-            fmt(r["cpu_msg"]), fmt(r["cpu_deliv"]), fmt(r["cpu_join"], "%.0f"), fmt(r["cmds_msg"], "%.2f"),
+            fmt(r["idle_cpu"] * 1e3), fmt(r["cpu_msg_raw"]), fmt(r["cpu_msg"]), fmt(r["cpu_deliv"]), fmt(r["cpu_join"], "%.0f"), fmt(r["cmds_msg"], "%.2f"),
             fmt(r["cmds_join"], "%.2f"), fmt(r["wal_msg"], "%.0f"), fmt(r["wal_db_msg"], "%.0f")))
 
     # Medians per configuration.
@@ -217,6 +227,11 @@ def main(d):
           % fmt(med([r["wal_msg"] for r in runs]), "%.0f"))
     print("- WAL per stored message, this database only (pg_waldump: records of its relations and their commits): %s B, of which full-page images %s B"
           % (fmt(med([r["wal_db_msg"] for r in runs]), "%.0f"), fmt(med([r["wal_db_fpi_msg"] for r in runs]), "%.0f")))
+    tx = [(r["msg_d"]["xact"] - r["join_d"]["xact"]) / r["msgs"] for r in runs
+          if r["msgs"] and r["msg_d"]["xact"] is not None and r["join_d"]["xact"] is not None]
+    if tx:
+        print("- committed transactions per stored message in this database (group commit; message run minus join-only run, median): %.3f"
+              % med(tx))
     print("- WAL per join+leave, this database only (join-only run ÷ joins; includes its join and leave alert rows, the room_chatters row, the chatter row and the room): %s B"
           % fmt(med([r["wal_db_join"] for r in runs]), "%.0f"))
     print("- messages table at the end: %d rows (%d messages, %d alerts), heap %d B, with indexes and TOAST %d B: %.0f B per row (heap %.0f B)"
@@ -227,9 +242,9 @@ def main(d):
     if os.path.exists(idle_path) and os.path.getsize(idle_path):
         print("\n### Idle connections (each joined to a room; rooms split over the nodes)\n")
         print("| clients | nodes | connected | joined | RSS baseline MB (sum) | RSS idle MB (sum) | RSS KB / connection | CPU µs / connect+join "
-              "| idle CPU µs/s per connection | kernel TCP memory KB / connection (both ends, loopback) |")
-        print("|" + "---|" * 10)
-        prev = None
+              "| idle CPU µs/s per connection | kernel TCP buffer memory KB / connection (both ends, loopback) | kernel slab KB / connection (both ends; machine-wide, noisy) |")
+        print("|" + "---|" * 11)
+        rows = []
         for line in open(idle_path):
             tag, n, clients = line.split()
             j = json.load(open(os.path.join(d, tag + ".json")))
@@ -240,17 +255,56 @@ def main(d):
             conns = j["connected"] or 1
             idle_us = ticks / TICK / secs / conns * 1e6
             kmem = (s0["sockstat"].get("mem", 0) - b["sockstat"].get("mem", 0)) * 4096 / 1024 / conns
+            slab = (s0["slab"] - b["slab"]) / conns if "slab" in s0 and "slab" in b else None
             sv = j["server"]
-            print("| %s | %s | %d | %d | %.1f | %.1f | %.1f | %.0f | %.2f | %.2f |" % (
+            print("| %s | %s | %d | %d | %.1f | %.1f | %.1f | %.0f | %.2f | %.2f | %s |" % (
                 clients, n, j["connected"], j["joined"], sv["rss_baseline_kb"] / 1024, sv["rss_idle_kb"] / 1024,
-                sv["rss_kb_per_connection"], sv["cpu_us_per_connect_join"], idle_us, kmem))
-            if prev:
-                dc = j["connected"] - prev[0]
-                if dc > 0:
-                    print("\nMarginal RSS between %d and %d connections: %.1f KB per connection.\n"
-                          % (prev[0], j["connected"], (sv["rss_idle_kb"] - prev[1]) / dc))
-            prev = (j["connected"], sv["rss_idle_kb"])
+                sv["rss_kb_per_connection"], sv["cpu_us_per_connect_join"], idle_us, kmem, fmt(slab)))
+            rows.append((j["connected"], sv["rss_idle_kb"], ticks / TICK / secs))
+        for (c0, rss0, cpu0), (c1, rss1, cpu1) in zip(rows, rows[1:]):
+            if c1 > c0:
+                print("\nMarginal, between %d and %d connections: %.1f KB RSS and %.2f µs/s CPU per connection."
+                      % (c0, c1, (rss1 - rss0) / (c1 - c0), (cpu1 - cpu0) / (c1 - c0) * 1e6))
+
+
+def one_node_cpu(d):
+    """Capacity and the median CPU µs per stored message (net of idle) of a directory's runs
+    on one node with Redis."""
+    cpus, cap = [], None
+    for line in open(os.path.join(d, "configs")):
+        tag, n, broker = line.split()
+        if n != "1" or broker != "redis":
+            continue
+        m = json.load(open(os.path.join(d, tag + ".msg.json")))
+        b0 = snapshot(os.path.join(d, tag + ".base.before"))
+        b1 = snapshot(os.path.join(d, tag + ".base.after"))
+        idle = sum(b1["nodecpu"][p] - b0["nodecpu"][p] for p in b1["nodecpu"]) / TICK / (b1["time"] - b0["time"])
+        net = m["server"]["cpu_message_seconds"] - idle * m["measured_seconds"]
+        cpus.append(net / m["acks_ok"] * 1e6)
+        cap = m["capacity"]
+    return cap, med(cpus)
+
+
+def fanout(dirs):
+    """Fits CPU per stored message = u_in + a * u_out over rooms of a members (the sender is
+    one of the a recipients), one node with Redis, the same message rate in."""
+    pts = [one_node_cpu(d) for d in dirs]
+    pts = [(a, c) for a, c in pts if a and c is not None]
+    print("### CPU per message against room size (one node, Redis)\n")
+    print("| members per room (deliveries per message) | CPU µs per stored message, net of idle |")
+    print("|---|---|")
+    for a, c in pts:
+        print("| %d | %.1f |" % (a, c))
+    if len(pts) >= 2:
+        n = len(pts)
+        ma, mc = sum(a for a, _ in pts) / n, sum(c for _, c in pts) / n
+        slope = sum((a - ma) * (c - mc) for a, c in pts) / sum((a - ma) ** 2 for a, _ in pts)
+        print("\nLeast-squares fit: u_in = %.0f µs per message taken in (decode, validate, commit, publish, ack), "
+              "u_out = %.0f µs per delivery." % (mc - slope * ma, slope))
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    if sys.argv[1] == "--fanout":
+        fanout(sys.argv[2:])
+    else:
+        main(sys.argv[1])

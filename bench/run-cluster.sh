@@ -11,10 +11,12 @@
 #   CONFIGS ["local 1 2 3"]   node counts to run; "local" is one node with the in-process broker
 #                             (PostgreSQL, no Redis): the cost of going through Redis at all
 #   REPEAT [2]                the whole sequence of CONFIGS is run this many times, interleaved
+#   BASE [10]                 seconds the fresh nodes' own CPU is read with no client connected
 #   IDLE_NODES [2] IDLE_CLIENTS ["2000 8000"] IDLE_HOLD [40s]   the idle-connections runs; "" skips
 #   PGURL [postgres://postgres@127.0.0.1:5432]   a PostgreSQL server; a database bench_<random>
 #                             is created on it and dropped at the end
 #   OUT                       where results go (default: a new temp dir)
+#   BIN                       a colachat binary to use instead of building the checkout
 # Needs: go, redis-server, redis-cli, psql, python3; pg_waldump and read access to the server's
 # pg_wal for the per-database WAL split (skipped otherwise).
 #
@@ -32,6 +34,7 @@ rate=${RATE:-0.5}
 duration=${DURATION:-20s}
 configs=${CONFIGS:-local 1 2 3}
 repeat=${REPEAT:-2}
+base=${BASE:-10}
 idle_nodes=${IDLE_NODES:-2}
 idle_clients=${IDLE_CLIENTS-2000 8000}
 idle_hold=${IDLE_HOLD:-40s}
@@ -41,7 +44,7 @@ mkdir -p "$out"
 
 ulimit -n "$(ulimit -Hn)"
 bin=$(mktemp -d /tmp/colachat-cluster-bin.XXXXXX)
-(cd "$repo" && go build -o "$bin/colachat" ./cmd/colachat)
+if [ -n "${BIN:-}" ]; then cp "$BIN" "$bin/colachat"; else (cd "$repo" && go build -o "$bin/colachat" ./cmd/colachat); fi
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
@@ -84,7 +87,7 @@ start_nodes() {
 		port=$(free_port)
 		"$bin/colachat" serve --addr "127.0.0.1:$port" --database-url "$dburl" "${redis_flags[@]}" \
 			--node-id "bench-$i-$$-$RANDOM" --ticket-key "$ticket_key" \
-			--ip-rate off --message-rate off --join-rate off --log-level warn >>"$out/node-$i.log" 2>&1 &
+			--ip-rate off --ip-message-rate off --ip-join-rate off --message-rate off --join-rate off --log-level warn >>"$out/node-$i.log" 2>&1 &
 		node_pids+=("$!")
 		node_urls+=("http://127.0.0.1:$port")
 	done
@@ -110,7 +113,22 @@ snapshot() {
 		echo "rediscpu $(awk '{print $14+$15}' "/proc/$redis_pid/stat")"
 		echo "sockstat $(grep '^TCP:' /proc/net/sockstat)"
 		echo "loadavg $(cut -d' ' -f1-3 /proc/loadavg)"
+		echo "xact $(pq "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()")"
+		echo "slab $(awk '$1 == "Slab:" {print $2}' /proc/meminfo)"
 	} >"$f"
+}
+
+# The server's WAL records, to count this database's share; needs read access to its pg_wal.
+waldir=$(pq "SHOW data_directory" 2>/dev/null || true)/pg_wal
+waldump=$(command -v pg_waldump || ls /usr/lib/postgresql/*/bin/pg_waldump 2>/dev/null | tail -1 || true)
+# dump_wal TAG PHASE: the records between the two snapshots of a run, read at once (the server
+# recycles old segments within minutes).
+dump_wal() {
+	local s e
+	[ -n "$waldump" ] && [ -r "$waldir" ] || return 0
+	s=$(awk '$1 == "pg" {print $2}' "$out/$1.$2.before")
+	e=$(awk '$1 == "pg" {print $2}' "$out/$1.$2.after")
+	"$waldump" -p "$waldir" -s "$s" -e "$e" 2>/dev/null >"$out/$1.$2.waldump" || true
 }
 
 urls() { local IFS=,; echo "${node_urls[*]}"; }
@@ -121,16 +139,22 @@ one_config() {
 	local tag=$1 n=$2 mode=${3:-}
 	echo "== $tag: $n node(s)${mode:+ ($mode broker)}, $rooms rooms x $capacity, $rate msg/s per client, $duration" >&2
 	start_nodes "$n" "$mode"
+	sleep 2
+	snapshot "$out/$tag.base.before" # the nodes' own CPU with no client, subtracted from the message phase
+	sleep "$base"
+	snapshot "$out/$tag.base.after"
 	snapshot "$out/$tag.join.before"
 	"$bin/colachat" bench -urls "$(urls)" -server-pid "$(pids)" -rooms "$rooms" -capacity "$capacity" \
 		-rate 0 -settle 1s -json -quiet >"$out/$tag.join.json"
 	sleep 3 # leave grace (1 s) and the leave alerts that follow it
 	snapshot "$out/$tag.join.after"
+	dump_wal "$tag" join
 	snapshot "$out/$tag.msg.before"
 	"$bin/colachat" bench -urls "$(urls)" -server-pid "$(pids)" -rooms "$rooms" -capacity "$capacity" \
 		-rate "$rate" -duration "$duration" -json -quiet >"$out/$tag.msg.json"
 	sleep 3
 	snapshot "$out/$tag.msg.after"
+	dump_wal "$tag" msg
 	echo "$tag $n ${mode:-redis}" >>"$out/configs"
 	stop_nodes
 }
@@ -166,7 +190,7 @@ idle_run() {
 	echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(free -m | awk '/^Mem:/ {print $2}') MB memory"
 	echo "kernel: $(uname -r); go: $(go version | cut -d' ' -f3); redis: $(redis-server --version | grep -o 'v=[^ ]*'); $(psql "$dburl" -qAtc 'SHOW server_version' | sed 's/^/postgres /')"
 	echo "uptime at start: $(uptime)"
-	echo "load: rooms=$rooms capacity=$capacity rate=$rate duration=$duration configs=\"$configs\" repeat=$repeat"
+	echo "load: rooms=$rooms capacity=$capacity rate=$rate duration=$duration configs=\"$configs\" repeat=$repeat base=${base}s"
 } | tee "$out/machine"
 : >"$out/configs"
 : >"$out/idle"
@@ -178,21 +202,6 @@ for r in $(seq "$repeat"); do
 done
 for k in $idle_clients; do idle_run "idle-$k" "$idle_nodes" "$k"; done
 echo "uptime at end: $(uptime)" | tee -a "$out/machine"
-
-# Per-database WAL for the message runs, when this user can read the server's pg_wal.
-waldir=$(pq "SHOW data_directory" 2>/dev/null)/pg_wal
-if command -v pg_waldump >/dev/null 2>&1 || [ -x "$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | tail -1)/pg_waldump" ]; then
-	waldump=$(command -v pg_waldump || echo "$(ls -d /usr/lib/postgresql/*/bin | tail -1)/pg_waldump")
-	if [ -r "$waldir" ]; then
-		while read -r tag _ _; do
-			for ph in join msg; do
-				s=$(awk '$1 == "pg" {print $2}' "$out/$tag.$ph.before")
-				e=$(awk '$1 == "pg" {print $2}' "$out/$tag.$ph.after")
-				"$waldump" -p "$waldir" -s "$s" -e "$e" 2>/dev/null >"$out/$tag.$ph.waldump" || true
-			done
-		done <"$out/configs"
-	fi
-fi
 
 python3 "$here/cluster-report.py" "$out" | tee "$out/report.md"
 echo "results: $out" >&2
