@@ -38,7 +38,7 @@ const ShutdownTimeout = 10 * time.Second
 type App struct {
 	cfg     config.Config
 	log     *slog.Logger
-	store   chat.Store
+	store   store
 	cluster *redis.Cluster // nil on a single node
 	svc     *chat.Service
 	sio     *socketio.Server
@@ -80,19 +80,22 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	return a, nil
 }
 
-// migratingStore is a store that can also apply its migrations on demand.
-type migratingStore interface {
+// store is what the app needs of a database: the chat.Store with the optional methods both
+// stores have, and migrations on demand.
+type store interface {
 	chat.Store
+	chat.ExpiryClaimer
+	chat.JoinRecorder
 	Migrate(ctx context.Context) error
 }
 
 // openStore opens the configured database; opening applies pending migrations.
-func openStore(ctx context.Context, cfg config.Config) (migratingStore, error) {
+func openStore(ctx context.Context, cfg config.Config) (store, error) {
 	kind, target, err := cfg.Database()
 	if err != nil {
 		return nil, err
 	}
-	var store migratingStore
+	var store store
 	switch kind {
 	case config.DatabasePostgres:
 		store, err = postgres.Open(ctx, target)

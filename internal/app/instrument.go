@@ -20,33 +20,20 @@ type meter interface {
 }
 
 // instrumentedStore times every append (it returns once the message is committed) and
-// counts the chatters' messages.
+// counts the chatters' messages. Embedding the whole store keeps its optional methods
+// (expiry claims, one-write joins) visible to the chat service.
 type instrumentedStore struct {
-	chat.Store
+	store
 	m meter
 }
 
-func instrumentStore(s chat.Store, m meter) chat.Store {
-	is := instrumentedStore{Store: s, m: m}
-	if c, ok := s.(chat.ExpiryClaimer); ok {
-		return claimingStore{is, c} // keep the optional method visible to the service
-	}
-	return is
-}
-
-// claimingStore is an instrumentedStore over a store that can claim an expiry.
-type claimingStore struct {
-	instrumentedStore
-	claimer chat.ExpiryClaimer
-}
-
-func (s claimingStore) ClaimRoomExpiry(ctx context.Context, id string) (bool, error) {
-	return s.claimer.ClaimRoomExpiry(ctx, id)
+func instrumentStore(s store, m meter) chat.Store {
+	return instrumentedStore{store: s, m: m}
 }
 
 func (s instrumentedStore) AppendMessage(ctx context.Context, msg chat.Message) (chat.Message, error) {
 	start := time.Now()
-	stored, err := s.Store.AppendMessage(ctx, msg)
+	stored, err := s.store.AppendMessage(ctx, msg)
 	if err == nil {
 		s.m.ObserveCommit(time.Since(start))
 		if msg.Type == chat.TypeMessage {

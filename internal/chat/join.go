@@ -108,7 +108,8 @@ func (s *Service) Join(ctx context.Context, in JoinInput) (c Chatter, token stri
 		s.restoreGrace(key, g)
 		return Chatter{}, "", newError(CodeRoomFull, "")
 	}
-	c, err = s.recordJoin(ctx, room, c, fresh)
+	announce := !wasOnline && !g.pending()
+	c, alert, err := s.recordJoin(ctx, room, c, fresh, announce)
 	if err != nil {
 		s.undoAdd(room.ID, c.ID, in.ConnID)
 		if !wasOnline {
@@ -119,7 +120,10 @@ func (s *Service) Join(ctx context.Context, in JoinInput) (c Chatter, token stri
 	if in.Admitted != nil {
 		in.Admitted(publicChatter(c))
 	}
-	if !wasOnline && !g.pending() {
+	switch {
+	case alert != nil: // stored with the join; told now that the socket is in the room
+		s.publishStored(ctx, room, *alert, EventAlert)
+	case announce:
 		if _, err := s.appendAlert(ctx, room, c, Alert{Kind: AlertJoin, Nickname: c.Nickname}); err != nil {
 			return Chatter{}, "", err
 		}
@@ -131,14 +135,49 @@ func (s *Service) Join(ctx context.Context, in JoinInput) (c Chatter, token stri
 }
 
 // recordJoin creates a new chatter (with a nickname unique among those online) or
-// reactivates an existing one, and records the membership. The room lock is held.
-func (s *Service) recordJoin(ctx context.Context, room Room, c Chatter, fresh bool) (Chatter, error) {
+// reactivates an existing one, and records the membership. With a store that writes a join
+// at once (JoinRecorder) that is one write, which also stores the join alert when the join is
+// announced; the stored alert is returned for the caller to publish. The room lock is held.
+func (s *Service) recordJoin(ctx context.Context, room Room, c Chatter, fresh, announce bool) (Chatter, *Message, error) {
 	if fresh {
 		taken, err := s.onlineNicknames(ctx, room.ID, c.ID)
 		if err != nil {
-			return c, err
+			return c, nil, err
 		}
 		c.Nickname = randomNickname(s.cfg.Locale, taken)
+	}
+	rec, ok := s.store.(JoinRecorder)
+	if !ok {
+		c, err := s.recordJoinStepwise(ctx, room, c, fresh)
+		return c, nil, err
+	}
+	j := JoinRecord{RoomID: room.ID, ChatterID: c.ID, At: s.now(), Reactivate: !fresh && !c.IsActive}
+	if fresh {
+		created := c
+		j.NewChatter = &created
+	}
+	c.IsActive = true
+	if announce {
+		m := s.alertMessage(room, c, Alert{Kind: AlertJoin, Nickname: c.Nickname})
+		j.Alert = &m
+	}
+	_, _, stored, err := rec.RecordJoin(ctx, j)
+	if err != nil {
+		return c, nil, fmt.Errorf("record join: %w", err)
+	}
+	if fresh || j.Reactivate {
+		s.cacheChatter(c)
+	}
+	if stored != nil {
+		stored.Chatter = publicChatter(c)
+		stored.Alert = j.Alert.Alert
+	}
+	return c, stored, nil
+}
+
+// recordJoinStepwise is recordJoin for a store without JoinRecorder.
+func (s *Service) recordJoinStepwise(ctx context.Context, room Room, c Chatter, fresh bool) (Chatter, error) {
+	if fresh {
 		if err := s.store.CreateChatter(ctx, c); err != nil {
 			return c, fmt.Errorf("create chatter: %w", err)
 		}

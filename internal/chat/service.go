@@ -264,11 +264,15 @@ func publicChatter(c Chatter) Chatter {
 
 // appendAlert stores a server-made alert from chatter in room and publishes it.
 func (s *Service) appendAlert(ctx context.Context, room Room, chatter Chatter, a Alert) (Message, error) {
-	m := Message{
+	return s.appendAndPublish(ctx, room, s.alertMessage(room, chatter, a), EventAlert)
+}
+
+// alertMessage is the stored form of a server-made alert.
+func (s *Service) alertMessage(room Room, chatter Chatter, a Alert) Message {
+	return Message{
 		Type: TypeAlert, Content: AlertText(a, s.cfg.Locale), SentAt: s.now(),
 		RoomID: room.ID, ChatterID: chatter.ID, Chatter: publicChatter(chatter), Alert: &a,
 	}
-	return s.appendAndPublish(ctx, room, m, EventAlert)
 }
 
 func (s *Service) appendAndPublish(ctx context.Context, room Room, m Message, kind EventKind) (Message, error) {
@@ -278,12 +282,17 @@ func (s *Service) appendAndPublish(ctx context.Context, room Room, m Message, ki
 	}
 	stored.Chatter = publicChatter(m.Chatter)
 	stored.Alert = m.Alert
+	s.publishStored(ctx, room, stored, kind)
+	return stored, nil
+}
+
+// publishStored tells every node about a committed message.
+func (s *Service) publishStored(ctx context.Context, room Room, stored Message, kind EventKind) {
 	out := stored
 	if err := s.broker.Publish(ctx, Event{Kind: kind, RoomID: room.ID, Namespace: room.Namespace, Message: &out}); err != nil {
 		// Stored: history and recovery still deliver it.
 		s.log.Warn("publish message", "room", room.ID, "id", stored.ID, "err", err)
 	}
-	return stored, nil
 }
 
 // keyedMutex is a mutex per key, dropped when unused.

@@ -66,3 +66,22 @@ type MessageQuery struct {
 	After  int64
 	Limit  int
 }
+
+// JoinRecorder is an optional Store method that writes a join at once: the new chatter (or
+// its reactivation), the membership and the join alert, so a join waits for one commit
+// instead of three.
+type JoinRecorder interface {
+	// RecordJoin applies j in one write and returns the membership, whether it is the
+	// chatter's first in the room, and the stored alert (with its ID) when j has one.
+	RecordJoin(ctx context.Context, j JoinRecord) (rc RoomChatter, first bool, alert *Message, err error)
+}
+
+// JoinRecord is what one join writes.
+type JoinRecord struct {
+	NewChatter *Chatter // created first when set
+	Reactivate bool     // mark an existing chatter active again
+	RoomID     string
+	ChatterID  string
+	At         time.Time
+	Alert      *Message // the join alert to append, when the join is announced
+}

@@ -136,9 +136,7 @@ func (c *committer) write(batch []appendReq) ([]int64, error) {
 					return err
 				}
 			}
-			b.Queue(`INSERT INTO messages (type, content, sent_at, room_id, chatter_id, alert)
-				VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
-				string(r.msg.Type), r.msg.Content, r.msg.SentAt, r.msg.RoomID, r.msg.ChatterID, alert)
+			b.Queue(insertMessageSQL, string(r.msg.Type), r.msg.Content, r.msg.SentAt, r.msg.RoomID, r.msg.ChatterID, alert)
 		}
 		res := tx.SendBatch(ctx, b)
 		for i := range batch {

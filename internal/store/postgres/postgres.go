@@ -304,20 +304,75 @@ func scanRoomChatter(row pgx.Row) (chat.RoomChatter, error) {
 	return rc, err
 }
 
+// joinSQL records or reactivates a membership; xmax = 0 tells a fresh insert from an
+// update of an existing row.
+const joinSQL = `INSERT INTO room_chatters (room_id, chatter_id, joined_at, is_active)
+	VALUES ($1, $2, $3, TRUE)
+	ON CONFLICT (room_id, chatter_id) DO UPDATE SET is_active = TRUE, left_at = NULL, joined_at = EXCLUDED.joined_at
+	RETURNING ` + roomChatterColumns + `, (xmax = 0)`
+
+const insertMessageSQL = `INSERT INTO messages (type, content, sent_at, room_id, chatter_id, alert)
+	VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`
+
 func (s *Store) JoinRoom(ctx context.Context, roomID, chatterID string, at time.Time) (chat.RoomChatter, bool, error) {
-	// xmax = 0 tells a fresh insert from an update of an existing row.
 	var inserted bool
 	var rc chat.RoomChatter
-	err := s.pool.QueryRow(ctx, `INSERT INTO room_chatters (room_id, chatter_id, joined_at, is_active)
-		VALUES ($1, $2, $3, TRUE)
-		ON CONFLICT (room_id, chatter_id) DO UPDATE SET is_active = TRUE, left_at = NULL, joined_at = EXCLUDED.joined_at
-		RETURNING `+roomChatterColumns+`, (xmax = 0)`, roomID, chatterID, ms(at)).
+	err := s.pool.QueryRow(ctx, joinSQL, roomID, chatterID, ms(at)).
 		Scan(&rc.ID, &rc.RoomID, &rc.ChatterID, &rc.JoinedAt, &rc.LeftAt, &rc.IsActive, &inserted)
 	if err != nil {
 		return chat.RoomChatter{}, false, fmt.Errorf("postgres: join room: %w", err)
 	}
 	rc.JoinedAt = rc.JoinedAt.UTC()
 	return rc, inserted, nil
+}
+
+// RecordJoin writes a whole join in one transaction: the new chatter (or its reactivation),
+// the membership and the join alert (chat.JoinRecorder).
+func (s *Store) RecordJoin(ctx context.Context, j chat.JoinRecord) (chat.RoomChatter, bool, *chat.Message, error) {
+	var (
+		rc       chat.RoomChatter
+		inserted bool
+		alert    *chat.Message
+	)
+	if j.Alert != nil {
+		m := *j.Alert
+		m.SentAt = ms(m.SentAt)
+		alert = &m
+	}
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if c := j.NewChatter; c != nil {
+			if _, err := tx.Exec(ctx, "INSERT INTO chatters ("+chatterColumns+") VALUES ($1,$2,$3,$4,$5,$6)",
+				c.ID, c.Nickname, c.TokenHash, ms(c.CreatedAt), msPtr(c.DeletedAt), c.IsActive); err != nil {
+				return fmt.Errorf("create chatter: %w", err)
+			}
+		} else if j.Reactivate {
+			tag, err := tx.Exec(ctx, "UPDATE chatters SET is_active = TRUE WHERE id = $1", j.ChatterID)
+			if err != nil {
+				return err
+			}
+			if tag.RowsAffected() == 0 {
+				return fmt.Errorf("chatter %s: %w", j.ChatterID, chat.ErrNotFound)
+			}
+		}
+		err := tx.QueryRow(ctx, joinSQL, j.RoomID, j.ChatterID, ms(j.At)).
+			Scan(&rc.ID, &rc.RoomID, &rc.ChatterID, &rc.JoinedAt, &rc.LeftAt, &rc.IsActive, &inserted)
+		if err != nil || alert == nil {
+			return err
+		}
+		var alertJSON []byte
+		if alert.Alert != nil {
+			if alertJSON, err = json.Marshal(alert.Alert); err != nil {
+				return err
+			}
+		}
+		return tx.QueryRow(ctx, insertMessageSQL, string(alert.Type), alert.Content, alert.SentAt,
+			alert.RoomID, alert.ChatterID, alertJSON).Scan(&alert.ID)
+	})
+	if err != nil {
+		return chat.RoomChatter{}, false, nil, fmt.Errorf("postgres: record join: %w", err)
+	}
+	rc.JoinedAt = rc.JoinedAt.UTC()
+	return rc, inserted, alert, nil
 }
 
 func (s *Store) LeaveRoom(ctx context.Context, roomID, chatterID string, at time.Time) error {

@@ -111,3 +111,60 @@ func scanMember(sc scanner) (chat.RoomChatter, error) {
 	rc.JoinedAt, rc.LeftAt = fromMillis(joined), fromNullMillis(left)
 	return rc, nil
 }
+
+// RecordJoin writes a whole join in one operation of the group commit: the new chatter (or
+// its reactivation), the membership and the join alert (chat.JoinRecorder).
+func (s *Store) RecordJoin(ctx context.Context, j chat.JoinRecord) (chat.RoomChatter, bool, *chat.Message, error) {
+	var (
+		rc     chat.RoomChatter
+		member bool
+		alert  *chat.Message
+	)
+	if j.Alert != nil {
+		m := *j.Alert
+		m.SentAt = truncMillis(m.SentAt)
+		alert = &m
+	}
+	err := s.commit.do(ctx, &op{message: alert != nil, run: func(w *writeConn) error {
+		if c := j.NewChatter; c != nil {
+			if _, err := exec(w.insertChatter, c.ID, c.Nickname, nullBytes(c.TokenHash), millis(c.CreatedAt),
+				nullMillis(c.DeletedAt), boolInt(c.IsActive)); err != nil {
+				return fmt.Errorf("create chatter: %w", err)
+			}
+		} else if j.Reactivate {
+			res, err := exec(w.setActive, boolInt(true), j.ChatterID)
+			if err != nil {
+				return err
+			}
+			if err := mustAffect(res, "chatter", j.ChatterID); err != nil {
+				return err
+			}
+		}
+		if err := queryRow(w.memberExists, j.RoomID, j.ChatterID).Scan(&member); err != nil {
+			return err
+		}
+		var err error
+		rc, err = scanMember(queryRow(w.join, j.RoomID, j.ChatterID, millis(j.At)))
+		if isForeignKey(err) {
+			return fmt.Errorf("room or chatter: %w", chat.ErrNotFound)
+		}
+		if err != nil || alert == nil {
+			return err
+		}
+		var kind, nick, newNick any
+		if a := alert.Alert; a != nil {
+			kind, nick, newNick = string(a.Kind), a.Nickname, a.NewNickname
+		}
+		res, err := exec(w.insertMessage, string(alert.Type), alert.Content, millis(alert.SentAt), alert.RoomID,
+			alert.ChatterID, kind, nick, newNick)
+		if err != nil {
+			return err
+		}
+		alert.ID, err = res.LastInsertId()
+		return err
+	}})
+	if err != nil {
+		return chat.RoomChatter{}, false, nil, fmt.Errorf("sqlite: record join of %q in %q: %w", j.ChatterID, j.RoomID, err)
+	}
+	return rc, !member, alert, nil
+}

@@ -68,6 +68,31 @@ func (s *Store) MarkRoomExpired(ctx context.Context, id string) error {
 	return nil
 }
 
+// ClaimRoomExpiry marks the room expired only if it is not yet, and reports whether this call
+// did (chat.ExpiryClaimer): whoever claims an expiry announces it, once.
+func (s *Store) ClaimRoomExpiry(ctx context.Context, id string) (bool, error) {
+	var claimed bool
+	err := s.commit.do(ctx, &op{run: func(w *writeConn) error {
+		var wasExpired bool
+		if err := queryRow(w.roomExpired, id).Scan(&wasExpired); err != nil {
+			if errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("room %q: %w", id, chat.ErrNotFound)
+			}
+			return err
+		}
+		if wasExpired {
+			return nil
+		}
+		_, err := exec(w.markExpired, id)
+		claimed = err == nil
+		return err
+	}})
+	if err != nil {
+		return false, fmt.Errorf("sqlite: claim room expiry: %w", err)
+	}
+	return claimed, nil
+}
+
 // ExpiredRooms lists the rooms past their expiry at now that are not yet marked expired,
 // the longest expired first.
 func (s *Store) ExpiredRooms(ctx context.Context, now time.Time) ([]chat.Room, error) {

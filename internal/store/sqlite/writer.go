@@ -13,6 +13,7 @@ import (
 const (
 	insertRoomQuery    = `INSERT INTO rooms (` + roomColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	markExpiredQuery   = `UPDATE rooms SET is_expired = 1 WHERE id = ?`
+	roomExpiredQuery   = `SELECT is_expired FROM rooms WHERE id = ?`
 	insertChatterQuery = `INSERT INTO chatters (` + chatterColumns + `) VALUES (?, ?, ?, ?, ?, ?)`
 	renameQuery        = `UPDATE chatters SET nickname = ? WHERE id = ? RETURNING ` + chatterColumns
 	setActiveQuery     = `UPDATE chatters SET is_active = ? WHERE id = ?`
@@ -35,6 +36,7 @@ type writeConn struct {
 	savepoint, release, rollbackToSave *sql.Stmt
 
 	insertRoom, markExpired, purge   *sql.Stmt
+	roomExpired                      *sql.Stmt
 	insertChatter, rename, setActive *sql.Stmt
 	memberExists, join, leave        *sql.Stmt
 	insertMessage                    *sql.Stmt
@@ -58,6 +60,7 @@ func prepareWriteConn(ctx context.Context, conn *sql.Conn) (*writeConn, error) {
 		{&w.rollbackToSave, `ROLLBACK TO op`},
 		{&w.insertRoom, insertRoomQuery},
 		{&w.markExpired, markExpiredQuery},
+		{&w.roomExpired, roomExpiredQuery},
 		{&w.purge, purgeQuery},
 		{&w.insertChatter, insertChatterQuery},
 		{&w.rename, renameQuery},

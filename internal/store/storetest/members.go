@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"errors"
 	"slices"
 	"sync"
 	"testing"
@@ -16,6 +17,7 @@ var memberTests = []subtest{
 	{"RoomChatters", testRoomChatters},
 	{"ActiveRooms", testActiveRooms},
 	{"ConcurrentJoins", testConcurrentJoins},
+	{"RecordJoin", testRecordJoin},
 }
 
 func testJoinLeaveJoin(t *testing.T, h *harness) {
@@ -198,5 +200,53 @@ func testConcurrentJoins(t *testing.T, h *harness) {
 	}
 	if firsts != 1 {
 		t.Errorf("concurrent JoinRoom: got %d calls reporting first, want 1", firsts)
+	}
+}
+
+// testRecordJoin checks chat.JoinRecorder, for stores that offer it: a new chatter's whole
+// join in one call, a returning chatter's reactivation, and a failed join leaving nothing.
+func testRecordJoin(t *testing.T, h *harness) {
+	f := h.newFixture(t)
+	rec, ok := f.s.(chat.JoinRecorder)
+	if !ok {
+		t.Skip("the store writes joins one step at a time (no chat.JoinRecorder)")
+	}
+	r := f.room(base)
+	c := chat.Chatter{ID: newID(), Nickname: "멸치", TokenHash: []byte("hash"), CreatedAt: base, IsActive: true}
+	joinAlert := &chat.Message{Type: chat.TypeAlert, Content: "멸치님이 입장했습니다.", SentAt: base, RoomID: r.ID,
+		ChatterID: c.ID, Chatter: c, Alert: &chat.Alert{Kind: chat.AlertJoin, Nickname: "멸치"}}
+	rc, first, stored, err := rec.RecordJoin(f.ctx, chat.JoinRecord{NewChatter: &c, RoomID: r.ID, ChatterID: c.ID, At: base, Alert: joinAlert})
+	if err != nil || !first || !rc.IsActive || stored == nil || stored.ID == 0 {
+		t.Fatalf("RecordJoin of a new chatter: got (%+v, first %v, alert %+v, %v), want an active first membership and a stored alert", rc, first, stored, err)
+	}
+	if got, err := f.s.Chatter(f.ctx, c.ID); err != nil || got.Nickname != "멸치" {
+		t.Fatalf("chatter after RecordJoin: got %+v (%v), want it stored", got, err)
+	}
+	msgs := f.allMessages(r.ID)
+	if len(msgs) != 1 || msgs[0].ID != stored.ID || msgs[0].Alert == nil || msgs[0].Alert.Kind != chat.AlertJoin || msgs[0].Chatter.Nickname != "멸치" {
+		t.Fatalf("messages after RecordJoin: got %+v, want the join alert with its chatter", msgs)
+	}
+
+	if err := f.s.LeaveRoom(f.ctx, r.ID, c.ID, base.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.s.SetChatterActive(f.ctx, c.ID, false); err != nil {
+		t.Fatal(err)
+	}
+	rc, first, stored, err = rec.RecordJoin(f.ctx, chat.JoinRecord{Reactivate: true, RoomID: r.ID, ChatterID: c.ID, At: base.Add(2 * time.Minute)})
+	if err != nil || first || !rc.IsActive || stored != nil {
+		t.Fatalf("RecordJoin of a returning chatter: got (%+v, first %v, alert %+v, %v), want an active, not-first membership and no alert", rc, first, stored, err)
+	}
+	if got, _ := f.s.Chatter(f.ctx, c.ID); !got.IsActive {
+		t.Fatal("returning chatter still inactive after RecordJoin with Reactivate")
+	}
+
+	// A join into a missing room fails whole: no chatter, no message left behind.
+	ghost := chat.Chatter{ID: newID(), Nickname: "유령", CreatedAt: base, IsActive: true}
+	if _, _, _, err := rec.RecordJoin(f.ctx, chat.JoinRecord{NewChatter: &ghost, RoomID: newID(), ChatterID: ghost.ID, At: base}); err == nil {
+		t.Fatal("RecordJoin into a missing room: got no error")
+	}
+	if _, err := f.s.Chatter(f.ctx, ghost.ID); !errors.Is(err, chat.ErrNotFound) {
+		t.Fatalf("chatter of a failed RecordJoin: got %v, want ErrNotFound (nothing written)", err)
 	}
 }
