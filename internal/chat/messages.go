@@ -31,6 +31,11 @@ func (s *Service) Send(ctx context.Context, in SendInput) (Message, error) {
 		Type: TypeMessage, Content: in.Content, SentAt: s.now(),
 		RoomID: room.ID, ChatterID: c.ID, Chatter: publicChatter(c),
 	}
+	// One message of a room at a time from commit to publish: its members get the room's
+	// messages in id order, so recovery from the last id seen neither repeats nor skips one.
+	// Other rooms' messages still share each group commit.
+	unlock := s.rooms.lock(room.ID)
+	defer unlock()
 	return s.appendAndPublish(ctx, room, m, EventMessage)
 }
 

@@ -3,6 +3,7 @@ package chat_test
 import (
 	"context"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -402,5 +403,45 @@ func TestSweepExpiresAndPurges(t *testing.T) {
 	h.stop()
 	if got := h.events.alerts(r.ID); len(got) != 2 || got[0] != chat.AlertJoin || got[1] != chat.AlertExpire {
 		t.Fatalf("got alerts %v, want [join expire] only", got)
+	}
+}
+
+func TestARoomsMessagesArePublishedInIDOrder(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness(t, chat.Config{})
+	r := h.room(t, chat.CreateRoomInput{Capacity: 16})
+	var senders []joined
+	for i := 0; i < 8; i++ {
+		senders = append(senders, h.join(t, chat.JoinInput{RoomID: r.ID}))
+	}
+	h.events.reset()
+	var wg sync.WaitGroup
+	for _, c := range senders {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 25; i++ {
+				if _, err := h.svc.Send(ctx, chat.SendInput{Namespace: "/anonymous", RoomID: r.ID, ChatterID: c.ID, Content: "hi"}); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	var last int64
+	n := 0
+	for _, ev := range h.events.all() {
+		if ev.Kind != chat.EventMessage {
+			continue
+		}
+		n++
+		if ev.Message.ID <= last {
+			t.Fatalf("message %d published after message %d: a member would see them out of order", ev.Message.ID, last)
+		}
+		last = ev.Message.ID
+	}
+	if n != 200 {
+		t.Fatalf("got %d published messages, want 200", n)
 	}
 }

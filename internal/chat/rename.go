@@ -44,13 +44,24 @@ func (s *Service) Rename(ctx context.Context, chatterID, token, nickname string)
 		if room.Expired(s.now()) {
 			continue
 		}
-		a := Alert{Kind: AlertRename, Nickname: old, NewNickname: nickname}
-		if _, err := s.appendAlert(ctx, room, renamed, a); err != nil {
+		if err := s.announceRename(ctx, room, renamed, old); err != nil {
 			return Chatter{}, err
-		}
-		if err := s.PublishOnline(ctx, room.ID); err != nil {
-			s.log.Warn("publish online chatters", "room", room.ID, "err", err)
 		}
 	}
 	return publicChatter(renamed), nil
+}
+
+// announceRename stores and publishes the rename alert and the new online list, in the
+// room's order (under its lock, as sends are).
+func (s *Service) announceRename(ctx context.Context, room Room, renamed Chatter, old string) error {
+	unlock := s.rooms.lock(room.ID)
+	defer unlock()
+	a := Alert{Kind: AlertRename, Nickname: old, NewNickname: renamed.Nickname}
+	if _, err := s.appendAlert(ctx, room, renamed, a); err != nil {
+		return err
+	}
+	if err := s.PublishOnline(ctx, room.ID); err != nil {
+		s.log.Warn("publish online chatters", "room", room.ID, "err", err)
+	}
+	return nil
 }
