@@ -27,7 +27,8 @@ func (g *Gateway) handle(h handler) socketio.Handler {
 		defer cancel()
 		data, err := h(ctx, s, g.conn(s), args)
 		if ack != nil && g.opts.ObserveAck != nil {
-			defer func() { g.opts.ObserveAck(time.Since(start)) }()
+			// Observed before the ack goes out, so a client that has its ack sees it counted.
+			g.opts.ObserveAck(time.Since(start))
 		}
 		if err != nil {
 			g.refuse(s, ack, err)
