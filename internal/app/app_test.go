@@ -87,16 +87,7 @@ func TestRoutes(t *testing.T) {
 	base, stop := started(t, nil)
 	defer http.DefaultClient.CloseIdleConnections()
 
-	_, body := get(t, "POST", base+"/chat/rooms", `{"namespace":"anonymous","title":"콜라","capacity":4,"isPassword":false,"password":""}`)
-	var created struct {
-		Success bool `json:"success"`
-		Data    struct {
-			ID string `json:"id"`
-		} `json:"data"`
-	}
-	if err := json.Unmarshal([]byte(body), &created); err != nil || !created.Success || created.Data.ID == "" {
-		t.Fatalf("create room: got %s (%v)", body, err)
-	}
+	roomID := createRoom(t, base)
 
 	tests := []struct {
 		name, method, path string
@@ -106,11 +97,11 @@ func TestRoutes(t *testing.T) {
 	}{
 		{"healthz", "GET", "/healthz", 200, "application/json", `"success":true`},
 		{"readyz", "GET", "/readyz", 200, "application/json", `"success":true`},
-		{"list rooms", "GET", "/chat/rooms", 200, "application/json", created.Data.ID},
-		{"room detail", "GET", "/chat/rooms/" + created.Data.ID, 200, "application/json", `"roomChatters":[]`},
+		{"list rooms", "GET", "/chat/rooms", 200, "application/json", roomID},
+		{"room detail", "GET", "/chat/rooms/" + roomID, 200, "application/json", `"roomChatters":[]`},
 		{"unknown api route", "GET", "/chat/rooms/a/b/c/d", 404, "application/json", `"success":false`},
 		{"api wrong method", "DELETE", "/chat/rooms", 405, "application/json", `"success":false`},
-		{"room page is the UI", "GET", "/chat/" + created.Data.ID, 200, "text/html", "<"},
+		{"room page is the UI", "GET", "/chat/" + roomID, 200, "text/html", "<"},
 		{"home is the UI", "GET", "/", 200, "text/html", "<"},
 		{"socket.io handshake", "GET", "/socket.io/?EIO=4&transport=polling", 200, "", `"sid"`},
 	}
@@ -238,4 +229,20 @@ func TestMigrate(t *testing.T) {
 	if err := Migrate(context.Background(), cfg, discardLogger()); err != nil {
 		t.Fatalf("second migrate: %v", err)
 	}
+}
+
+// createRoom makes a room of 4 over REST and returns its id.
+func createRoom(t *testing.T, base string) string {
+	t.Helper()
+	_, body := get(t, "POST", base+"/chat/rooms", `{"namespace":"anonymous","title":"콜라","capacity":4,"isPassword":false,"password":""}`)
+	var created struct {
+		Success bool `json:"success"`
+		Data    struct {
+			ID string `json:"id"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal([]byte(body), &created); err != nil || !created.Success || created.Data.ID == "" {
+		t.Fatalf("create room: got %s (%v)", body, err)
+	}
+	return created.Data.ID
 }

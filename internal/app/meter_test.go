@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -16,15 +15,7 @@ func TestMetricsEndpoint(t *testing.T) {
 	defer http.DefaultClient.CloseIdleConnections()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second) // a guard, not an assertion
 	defer cancel()
-	_, body := get(t, "POST", base+"/chat/rooms", `{"namespace":"anonymous","title":"m","capacity":2,"isPassword":false}`)
-	var created struct {
-		Data struct {
-			ID string `json:"id"`
-		} `json:"data"`
-	}
-	if err := json.Unmarshal([]byte(body), &created); err != nil {
-		t.Fatal(err)
-	}
+	roomID := createRoom(t, base)
 	get(t, "GET", base+"/chat/rooms", "")
 
 	// One chatter joins and sends: a connection, a room, a message in, its deliveries, two acks.
@@ -33,10 +24,10 @@ func TestMetricsEndpoint(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	if env := emit(t, ctx, c, "joinRoom", map[string]any{"roomId": created.Data.ID, "chatterId": nil}); !env.Success {
+	if env := emit(t, ctx, c, "joinRoom", map[string]any{"roomId": roomID, "chatterId": nil}); !env.Success {
 		t.Fatalf("join: %+v", env)
 	}
-	if env := emit(t, ctx, c, "sendMessage", map[string]any{"roomId": created.Data.ID, "content": "hi"}); !env.Success {
+	if env := emit(t, ctx, c, "sendMessage", map[string]any{"roomId": roomID, "content": "hi"}); !env.Success {
 		t.Fatalf("send: %+v", env)
 	}
 

@@ -41,16 +41,7 @@ func TestChatOverSocketAndREST(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second) // a guard, not an assertion
 	defer cancel()
 
-	_, body := get(t, "POST", base+"/chat/rooms", `{"namespace":"anonymous","title":"콜라","capacity":4,"isPassword":false,"password":""}`)
-	var created struct {
-		Data struct {
-			ID string `json:"id"`
-		} `json:"data"`
-	}
-	if err := json.Unmarshal([]byte(body), &created); err != nil || created.Data.ID == "" {
-		t.Fatalf("create room: %s (%v)", body, err)
-	}
-	roomID := created.Data.ID
+	roomID := createRoom(t, base)
 
 	messages := make(chan string, 8)
 	c, err := sioclient.Dial(ctx, sioclient.Options{URL: base, Namespace: "/anonymous"})
@@ -132,15 +123,7 @@ func TestPerIPMessageLimitSpansConnections(t *testing.T) {
 	defer http.DefaultClient.CloseIdleConnections()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second) // a guard, not an assertion
 	defer cancel()
-	_, body := get(t, "POST", base+"/chat/rooms", `{"namespace":"anonymous","title":"ip","capacity":4,"isPassword":false}`)
-	var created struct {
-		Data struct {
-			ID string `json:"id"`
-		} `json:"data"`
-	}
-	if err := json.Unmarshal([]byte(body), &created); err != nil {
-		t.Fatal(err)
-	}
+	roomID := createRoom(t, base)
 	var codes []string
 	for i := 0; i < 2; i++ {
 		c, err := sioclient.Dial(ctx, sioclient.Options{URL: base, Namespace: "/anonymous"})
@@ -148,11 +131,11 @@ func TestPerIPMessageLimitSpansConnections(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer c.Close()
-		if env := emit(t, ctx, c, "joinRoom", map[string]any{"roomId": created.Data.ID, "chatterId": nil}); !env.Success {
+		if env := emit(t, ctx, c, "joinRoom", map[string]any{"roomId": roomID, "chatterId": nil}); !env.Success {
 			t.Fatalf("join: %+v", env)
 		}
 		for j := 0; j < 2; j++ {
-			env := emit(t, ctx, c, "sendMessage", map[string]any{"roomId": created.Data.ID, "content": "hi"})
+			env := emit(t, ctx, c, "sendMessage", map[string]any{"roomId": roomID, "content": "hi"})
 			codes = append(codes, env.Code)
 		}
 	}
