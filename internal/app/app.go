@@ -80,13 +80,13 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	return a, nil
 }
 
-// store is what the app needs of a database: the chat.Store with the optional methods both
-// stores have, and migrations on demand.
+// store is what the app needs of a database: what the chat service uses, and what only the
+// app calls (readiness, migrations on demand, closing).
 type store interface {
 	chat.Store
-	chat.ExpiryClaimer
-	chat.JoinRecorder
+	Ping(ctx context.Context) error
 	Migrate(ctx context.Context) error
+	Close() error
 }
 
 // openStore opens the configured database; opening applies pending migrations.
@@ -196,7 +196,7 @@ func (a *App) build() error {
 
 	// The per-IP limit on socket handshakes is applied in front of the server (see
 	// limitHandshakes), so the gateway only limits per connection.
-	a.gw = gateway.New(svc, a.sio, broker, gateway.Options{
+	a.gw = gateway.New(svc, a.sio, gateway.Options{
 		Locale:       a.cfg.Locale,
 		NodeID:       a.cfg.NodeID,
 		ObserveAck:   m.ObserveAck,

@@ -40,7 +40,13 @@ type Config struct {
 	TicketKey []byte
 	// PasswordCost is the bcrypt cost of room password hashes, 10.
 	PasswordCost int
-	Now          func() time.Time // nil = time.Now
+	// GapHold is how long a room's message that arrives ahead of its turn waits for the ones
+	// before it before they are read from the store, 100ms.
+	GapHold time.Duration
+	// HostLinger is how long a node keeps receiving a room's events after its last
+	// connection there left, 30s: a reload or reconnect comes back at once.
+	HostLinger time.Duration
+	Now        func() time.Time // nil = time.Now
 }
 
 func (c Config) withDefaults() (Config, error) {
@@ -69,6 +75,8 @@ func (c Config) withDefaults() (Config, error) {
 	setDur(&c.TicketTTL, 5*time.Minute)
 	setDur(&c.SweepEvery, time.Second)
 	setDur(&c.TypingEvery, 2*time.Second)
+	setDur(&c.GapHold, 100*time.Millisecond)
+	setDur(&c.HostLinger, 30*time.Second)
 	if !c.AccessAttempts.Enabled() {
 		c.AccessAttempts = RateLimit{Burst: 10, Per: time.Minute}
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"sort"
 	"time"
 )
 
@@ -31,11 +30,8 @@ func (s *Service) Send(ctx context.Context, in SendInput) (Message, error) {
 		Type: TypeMessage, Content: in.Content, SentAt: s.now(),
 		RoomID: room.ID, ChatterID: c.ID, Chatter: publicChatter(c),
 	}
-	// One message of a room at a time from commit to publish: its members get the room's
-	// messages in id order, so recovery from the last id seen neither repeats nor skips one.
-	// Other rooms' messages still share each group commit.
-	unlock := s.rooms.lock(room.ID)
-	defer unlock()
+	// No lock from commit to publish: a room's messages share group commits, and every
+	// node puts them back in Seq order (streams).
 	return s.appendAndPublish(ctx, room, m, EventMessage)
 }
 
@@ -167,11 +163,18 @@ func (s *Service) PublishOnline(ctx context.Context, roomID string) error {
 	if err != nil {
 		return err
 	}
-	cs, err := s.Online(ctx, roomID)
+	return s.publishOnline(ctx, room, 0)
+}
+
+// publishOnline broadcasts the room's online chatters once every node has delivered the
+// room's stored events up to after (the alert that changed the list).
+func (s *Service) publishOnline(ctx context.Context, room Room, after int64) error {
+	cs, err := s.Online(ctx, room.ID)
 	if err != nil {
 		return err
 	}
-	if err := s.broker.Publish(ctx, Event{Kind: EventChatters, RoomID: room.ID, Namespace: room.Namespace, Chatters: cs}); err != nil {
+	ev := Event{Kind: EventChatters, RoomID: room.ID, Namespace: room.Namespace, Chatters: cs, After: after}
+	if err := s.broker.Publish(ctx, ev); err != nil {
 		return fmt.Errorf("publish online chatters: %w", err)
 	}
 	return nil
@@ -258,26 +261,38 @@ func (s *Service) History(ctx context.Context, q HistoryQuery) ([]Message, error
 	return publicMessages(ms), nil
 }
 
-// Missed returns the messages of the rooms with an id above after, oldest first, at most
-// limit (connection state recovery).
-func (s *Service) Missed(ctx context.Context, roomIDs []string, after int64, limit int) ([]Message, error) {
-	if limit <= 0 {
-		limit = 1000
-	}
+// Resume is where a recovering connection's chatter picks up a room.
+type Resume struct {
+	RoomID    string
+	ChatterID string
+	AfterSeq  int64 // the last Seq the client has; 0 when it has none (from its join alert)
+}
+
+// Missed returns, room by room and each in Seq order, the messages after each resume point
+// that its chatter may see (from its join alert on): connection state recovery. It stops
+// once it has more than limit.
+func (s *Service) Missed(ctx context.Context, from []Resume, limit int) ([]Message, error) {
 	var out []Message
-	for _, id := range roomIDs {
-		if !validID(id) {
+	for _, r := range from {
+		if !validID(r.RoomID) || !validID(r.ChatterID) || r.AfterSeq < 0 {
 			continue
 		}
-		ms, err := s.store.Messages(ctx, MessageQuery{RoomID: id, After: after, Limit: limit})
+		minID, err := s.store.FirstMessageID(ctx, r.RoomID, r.ChatterID)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("first message: %w", err)
+		}
+		ms, err := s.store.Messages(ctx, MessageQuery{RoomID: r.RoomID, MinID: minID, BySeq: true,
+			AfterSeq: r.AfterSeq, Limit: limit + 1 - len(out)})
 		if err != nil {
 			return nil, fmt.Errorf("missed messages: %w", err)
 		}
 		out = append(out, ms...)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-	if len(out) > limit {
-		out = out[:limit]
+		if len(out) > limit {
+			break
+		}
 	}
 	return publicMessages(out), nil
 }

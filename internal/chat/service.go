@@ -23,7 +23,8 @@ type Service struct {
 	accessLimiter *ratelimit.Limiter // wrong passwords per room
 	typingLimiter *ratelimit.Limiter // relayed typing events per room and chatter
 
-	rooms keyedMutex // serializes joins and leaves per room on this node
+	rooms   keyedMutex // serializes joins and leaves per room on this node
+	streams *streams   // the hosted rooms' events, in order
 
 	// Caches spare the send, join and online paths a store read. A room never changes
 	// until it expires, which time alone decides, so only unexpired rooms are served from
@@ -32,7 +33,7 @@ type Service struct {
 	roomCache    *genCache[string, Room]
 	chatterCache *genCache[string, *Chatter] // pointers: a small map slot per chatter
 
-	unsubscribe func() // the cache's broker subscription, ended with Run
+	unsubscribe func() // the broker subscription, ended with Run
 
 	mu       sync.Mutex
 	pending  map[member]*time.Timer // leaves waiting out their grace
@@ -74,10 +75,45 @@ func NewService(cfg Config, store Store, broker Broker, presence Presence, log *
 		chatterCache:  newGenCache[string, *Chatter](chatterCacheGen),
 		pending:       make(map[member]*time.Timer),
 	}
-	// Subscribed here rather than in Run, so that no rename published once the service
+	s.streams = newStreams(broker, store, cfg.GapHold, cfg.HostLinger, log)
+	// Subscribed here rather than in Run, so that no event published once the service
 	// exists is missed.
-	s.unsubscribe = broker.Subscribe(s.observe)
+	s.unsubscribe = broker.Subscribe(func(ev Event) {
+		s.observe(ev)
+		s.streams.receive(ev)
+	})
 	return s, nil
+}
+
+// Subscribe registers fn for the events of the rooms this node hosts, each room's stored
+// events once and in Seq order (see streams). fn runs under the room's delivery lock: it
+// must not block and must not call the service.
+func (s *Service) Subscribe(fn func(Event)) (unsubscribe func()) { return s.streams.subscribe(fn) }
+
+// Host makes this node receive the room's events for a while (HostLinger) even without a
+// connection of its own there, and returns once they flow: a recovering connection calls it
+// before it reads what it missed, so nothing falls between the two.
+func (s *Service) Host(ctx context.Context, roomID string) error {
+	room, err := s.room(ctx, roomID)
+	if err != nil {
+		return err
+	}
+	if _, err := s.streams.host(ctx, room, ""); err != nil {
+		return fmt.Errorf("host room: %w", err)
+	}
+	return nil
+}
+
+// StreamStats counts what the ordering of the hosted rooms' events has done.
+type StreamStats struct {
+	Filled  int64 // stored events read from the store to fill a gap
+	Dropped int64 // stored events received twice
+	Foreign int64 // events received for rooms this node does not host
+}
+
+// StreamStats returns the counters since the service started.
+func (s *Service) StreamStats() StreamStats {
+	return StreamStats{Filled: s.streams.filled.Load(), Dropped: s.streams.dropped.Load(), Foreign: s.streams.foreign.Load()}
 }
 
 // Locale is the language of the server-made alerts.
@@ -91,6 +127,7 @@ func (s *Service) Identity() IdentityMode { return s.cfg.Identity }
 // in their grace final, and returns once every timer it owns has finished.
 func (s *Service) Run(ctx context.Context) error {
 	defer s.unsubscribe()
+	defer s.streams.stop()
 	t := time.NewTicker(s.cfg.SweepEvery)
 	defer t.Stop()
 	for {

@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strconv"
 	"sync"
 	"time"
 
@@ -165,13 +164,15 @@ func (st *SessionStore) Restore(path string) error {
 	return nil
 }
 
-// Missed implements socketio.SessionStore: the messages of the session's rooms with an id
-// above the offset, as the broadcasts the client missed.
-func (st *SessionStore) Missed(ctx context.Context, s socketio.Session, offset string) ([]socketio.MissedEvent, error) {
-	after, err := strconv.ParseInt(offset, 10, 64)
-	if err != nil || after <= 0 {
-		return nil, socketio.ErrOffsetUnknown
-	}
+// Missed implements socketio.SessionStore: the messages of the session's rooms after the
+// positions the client has, as the broadcasts it missed.
+//
+// A client's position in a room is the Seq of the last message it has there. The offset
+// (its last broadcast, "<roomId>:<seq>") gives it for one room; a client in several rooms
+// says them all in its auth as {"positions": {"<roomId>": seq, ...}} (a room it names no
+// position for: it has nothing there yet, so it gets everything from its join). A session in
+// several rooms without positions cannot be resumed exactly and starts afresh.
+func (st *SessionStore) Missed(ctx context.Context, s socketio.Session, offset string, auth json.RawMessage) ([]socketio.MissedEvent, error) {
 	var rooms map[string]membership
 	if raw, ok := s.State[stateKey]; ok {
 		if err := json.Unmarshal(raw, &rooms); err != nil {
@@ -181,11 +182,21 @@ func (st *SessionStore) Missed(ctx context.Context, s socketio.Session, offset s
 	if len(rooms) == 0 {
 		return nil, nil
 	}
-	ids := make([]string, 0, len(rooms))
-	for id := range rooms {
-		ids = append(ids, id)
+	from, err := resumePoints(rooms, offset, auth)
+	if err != nil {
+		return nil, err
 	}
-	msgs, err := st.svc.Missed(ctx, ids, after, maxMissed+1)
+	// Hosted before the store is read, so that every message stored after the read reaches
+	// the socket live: between the two, nothing falls through.
+	for _, r := range from {
+		if err := st.svc.Host(ctx, r.RoomID); err != nil {
+			if chat.CodeOf(err) == chat.CodeInternal || chat.CodeOf(err) == chat.CodeUnavailable {
+				return nil, fmt.Errorf("host room: %w", err)
+			}
+			return nil, socketio.ErrOffsetUnknown // the room is gone: start afresh
+		}
+	}
+	msgs, err := st.svc.Missed(ctx, from, maxMissed)
 	if err != nil {
 		return nil, fmt.Errorf("missed messages: %w", err)
 	}
@@ -202,7 +213,44 @@ func (st *SessionStore) Missed(ctx context.Context, s socketio.Session, offset s
 		if m.Type == chat.TypeAlert {
 			event = "sendAlert"
 		}
-		out = append(out, socketio.MissedEvent{Event: event, Args: []any{json.RawMessage(raw)}, Offset: strconv.FormatInt(m.ID, 10)})
+		out = append(out, socketio.MissedEvent{Event: event, Args: []any{json.RawMessage(raw)}, Offset: messageOffset(&m)})
 	}
 	return out, nil
+}
+
+// resumePoints says where the session picks up each of its rooms, or ErrOffsetUnknown when
+// that cannot be known.
+func resumePoints(rooms map[string]membership, offset string, auth json.RawMessage) ([]chat.Resume, error) {
+	var claim struct {
+		Positions map[string]int64 `json:"positions"`
+	}
+	if len(auth) > 0 && json.Unmarshal(auth, &claim) != nil {
+		claim.Positions = nil
+	}
+	offRoom, offSeq, offOK := parseOffset(offset)
+	if offset != "" && !offOK {
+		return nil, socketio.ErrOffsetUnknown
+	}
+	if claim.Positions == nil {
+		switch {
+		case len(rooms) > 1:
+			return nil, socketio.ErrOffsetUnknown
+		case offOK:
+			if _, in := rooms[offRoom]; !in {
+				return nil, socketio.ErrOffsetUnknown // its last message is of a room it left
+			}
+		}
+	}
+	from := make([]chat.Resume, 0, len(rooms))
+	for roomID, m := range rooms {
+		r := chat.Resume{RoomID: roomID, ChatterID: m.ChatterID, AfterSeq: claim.Positions[roomID]}
+		if offOK && roomID == offRoom {
+			r.AfterSeq = max(r.AfterSeq, offSeq)
+		}
+		if r.AfterSeq < 0 {
+			return nil, socketio.ErrOffsetUnknown
+		}
+		from = append(from, r)
+	}
+	return from, nil
 }

@@ -96,7 +96,7 @@ func (f *fakeService) History(_ context.Context, q chat.HistoryQuery) ([]chat.Me
 	if q.ChatterID == "" {
 		return []chat.Message{}, nil
 	}
-	return []chat.Message{{ID: 3, Type: chat.TypeMessage, Content: "hi", SentAt: fakeTime, RoomID: fakeRoom.ID, ChatterID: fakeChatter.ID, Chatter: fakeChatter}}, nil
+	return []chat.Message{{ID: 3, Seq: 2, Type: chat.TypeMessage, Content: "hi", SentAt: fakeTime, RoomID: fakeRoom.ID, ChatterID: fakeChatter.ID, Chatter: fakeChatter}}, nil
 }
 
 func (f *fakeService) Rename(_ context.Context, chatterID, token, nickname string) (chat.Chatter, error) {

@@ -59,9 +59,11 @@ type SessionStore interface {
 	Take(ctx context.Context, pid string) (Session, error)
 	// Missed returns the events the session's socket missed after offset
 	// (the last one it received; empty when it received none), oldest
-	// first. ErrOffsetUnknown when that cannot be known: the client then
-	// starts a new session.
-	Missed(ctx context.Context, s Session, offset string) ([]MissedEvent, error)
+	// first. auth is the whole CONNECT payload of the reconnecting client,
+	// where an application may have it say more than its last offset.
+	// ErrOffsetUnknown when that cannot be known: the client then starts a
+	// new session.
+	Missed(ctx context.Context, s Session, offset string, auth json.RawMessage) ([]MissedEvent, error)
 }
 
 // Recorder is implemented by a SessionStore that keeps broadcasts itself, as
@@ -90,6 +92,7 @@ func recoverable(reason string) bool {
 type resumption struct {
 	session Session
 	offset  string
+	auth    json.RawMessage
 }
 
 // takeSession finds the session named in auth and, when it can be resumed,
@@ -122,7 +125,7 @@ func (n *Namespace) takeSession(s *Socket, auth json.RawMessage) *resumption {
 			s.state[k] = v
 		}
 	}
-	return &resumption{session: sess, offset: ref.Offset}
+	return &resumption{session: sess, offset: ref.Offset, auth: auth}
 }
 
 // missed asks the store what the resumed socket missed; false when it
@@ -130,7 +133,7 @@ func (n *Namespace) takeSession(s *Socket, auth json.RawMessage) *resumption {
 func (n *Namespace) missed(r *resumption) ([]MissedEvent, bool) {
 	ctx, cancel := n.srv.storeContext()
 	defer cancel()
-	missed, err := n.srv.opts.Recovery.Sessions.Missed(ctx, r.session, r.offset)
+	missed, err := n.srv.opts.Recovery.Sessions.Missed(ctx, r.session, r.offset, r.auth)
 	if err != nil {
 		if !errors.Is(err, ErrOffsetUnknown) {
 			n.srv.log.Warn("socket.io: recovery: missed events", "err", err)
@@ -295,7 +298,7 @@ func markKey(pid string) string { return "\x00" + pid }
 
 // Missed implements SessionStore: the recorded broadcasts after offset that
 // reached the session's rooms.
-func (m *MemorySessionStore) Missed(_ context.Context, s Session, offset string) ([]MissedEvent, error) {
+func (m *MemorySessionStore) Missed(_ context.Context, s Session, offset string, _ json.RawMessage) ([]MissedEvent, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	ms, ok := m.sessions[markKey(s.PID)]

@@ -160,7 +160,7 @@ func (a *appStore) Take(_ context.Context, pid string) (Session, error) {
 	return s, nil
 }
 
-func (a *appStore) Missed(_ context.Context, s Session, offset string) ([]MissedEvent, error) {
+func (a *appStore) Missed(_ context.Context, s Session, offset string, _ json.RawMessage) ([]MissedEvent, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.asked = offset + " " + strings.Join(s.Rooms, ",")
@@ -261,10 +261,10 @@ func TestMemoryStoreBounds(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Offset 0 fell out of the two-event buffer: recovery is impossible.
-	if _, err := m.Missed(ctx, sess, "0"); !errors.Is(err, ErrOffsetUnknown) {
+	if _, err := m.Missed(ctx, sess, "0", nil); !errors.Is(err, ErrOffsetUnknown) {
 		t.Fatalf("got %v, want ErrOffsetUnknown", err)
 	}
-	got, err := m.Missed(ctx, sess, "1")
+	got, err := m.Missed(ctx, sess, "1", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

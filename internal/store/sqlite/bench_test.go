@@ -11,6 +11,7 @@ import (
 
 	"colachat/internal/chat"
 	"colachat/internal/store/sqlite"
+	"colachat/internal/store/storetest"
 )
 
 // cpuClock reads the CPU time (user + system) the whole process has used so far.
@@ -82,7 +83,7 @@ func BenchmarkJoinParallel(b *testing.B) {
 						failed.Add(1)
 						continue
 					}
-					if _, _, err := s.JoinRoom(ctx, r.ID, c.ID, now); err != nil {
+					if _, _, err := storetest.JoinRoom(ctx, s, r.ID, c.ID, now); err != nil {
 						failed.Add(1)
 						continue
 					}
@@ -171,7 +172,7 @@ func BenchmarkReads(b *testing.B) {
 		if err := s.CreateChatter(ctx, c); err != nil {
 			b.Fatal(err)
 		}
-		if _, _, err := s.JoinRoom(ctx, r.ID, c.ID, now); err != nil {
+		if _, _, err := storetest.JoinRoom(ctx, s, r.ID, c.ID, now); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+
+	"colachat/internal/chat"
 )
 
 // The statements the committer runs. Each write op uses at most one statement that
@@ -21,9 +23,10 @@ const (
 	joinQuery          = `INSERT INTO room_chatters (room_id, chatter_id, joined_at, is_active) VALUES (?, ?, ?, 1)
 		ON CONFLICT (room_id, chatter_id) DO UPDATE SET joined_at = excluded.joined_at, left_at = NULL, is_active = 1
 		RETURNING ` + memberColumns
+	nextSeqQuery       = `UPDATE rooms SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq`
 	insertMessageQuery = `INSERT INTO messages
-		(type, content, sent_at, room_id, chatter_id, alert_kind, alert_nickname, alert_new_nickname)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
+		(type, content, sent_at, room_id, chatter_id, alert_kind, alert_nickname, alert_new_nickname, seq)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
 )
 
 // writeConn is the one writing connection, owned by the committer goroutine, with every
@@ -39,7 +42,7 @@ type writeConn struct {
 	roomExpired                      *sql.Stmt
 	insertChatter, rename, setActive *sql.Stmt
 	memberExists, join, leave        *sql.Stmt
-	insertMessage                    *sql.Stmt
+	nextSeq, insertMessage           *sql.Stmt
 }
 
 // prepareWriteConn prepares the statements on conn, which the writeConn then owns (on
@@ -68,6 +71,7 @@ func prepareWriteConn(ctx context.Context, conn *sql.Conn) (*writeConn, error) {
 		{&w.memberExists, memberExistsQuery},
 		{&w.join, joinQuery},
 		{&w.leave, leaveQuery},
+		{&w.nextSeq, nextSeqQuery},
 		{&w.insertMessage, insertMessageQuery},
 	} {
 		st, err := conn.PrepareContext(ctx, p.query)
@@ -79,6 +83,31 @@ func prepareWriteConn(ctx context.Context, conn *sql.Conn) (*writeConn, error) {
 		w.all = append(w.all, st)
 	}
 	return w, nil
+}
+
+// appendMessage stores m at the room's next position, setting its ID and Seq. The room's
+// counter and the message change in the same transaction, so positions have no gaps.
+func (w *writeConn) appendMessage(m *chat.Message) error {
+	if err := queryRow(w.nextSeq, m.RoomID).Scan(&m.Seq); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("room %q: %w", m.RoomID, chat.ErrNotFound)
+		}
+		return err
+	}
+	var kind, nick, newNick any
+	if a := m.Alert; a != nil {
+		kind, nick, newNick = string(a.Kind), a.Nickname, a.NewNickname
+	}
+	res, err := exec(w.insertMessage, string(m.Type), m.Content, millis(m.SentAt), m.RoomID, m.ChatterID,
+		kind, nick, newNick, m.Seq)
+	if isForeignKey(err) {
+		return fmt.Errorf("chatter %q: %w", m.ChatterID, chat.ErrNotFound)
+	}
+	if err != nil {
+		return err
+	}
+	m.ID, err = res.LastInsertId()
+	return err
 }
 
 func (w *writeConn) close() error {
