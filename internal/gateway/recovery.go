@@ -20,6 +20,13 @@ import (
 // new session and reloads its history.
 const maxMissed = 1000
 
+// How long a reconnecting client's session is looked for in a cluster before it starts
+// afresh, and how often.
+const (
+	sharedSaveWait = 500 * time.Millisecond
+	sharedSavePoll = 50 * time.Millisecond
+)
+
 // SessionStore is the socketio.SessionStore for connection state recovery. Sessions (a
 // socket's id, rooms and memberships, no secrets) are kept in memory and can be carried
 // over a graceful restart with Persist and Restore; the missed messages come from the
@@ -70,6 +77,16 @@ func (st *SessionStore) Save(ctx context.Context, s socketio.Session) error {
 func (st *SessionStore) Take(ctx context.Context, pid string) (socketio.Session, error) {
 	if st.shared != nil {
 		data, found, err := st.shared.TakeSession(ctx, pid)
+		// A client that left another node a moment ago may be back before that node has saved
+		// its session: wait for it a little.
+		for wait := time.Duration(0); err == nil && !found && wait < sharedSaveWait; wait += sharedSavePoll {
+			select {
+			case <-time.After(sharedSavePoll):
+			case <-ctx.Done():
+				return socketio.Session{}, socketio.ErrSessionNotFound
+			}
+			data, found, err = st.shared.TakeSession(ctx, pid)
+		}
 		if err != nil || !found {
 			return socketio.Session{}, errors.Join(socketio.ErrSessionNotFound, err)
 		}
