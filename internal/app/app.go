@@ -143,12 +143,13 @@ func (a *App) build() error {
 		broker, presence = a.cluster.Broker(), a.cluster.Presence()
 	}
 	svc, err := chat.NewService(chat.Config{
-		Identity:   chat.IdentityMode(a.cfg.Identity),
-		Locale:     a.cfg.Locale,
-		RoomTTL:    a.cfg.RoomTTL,
-		LeaveGrace: a.cfg.LeaveGrace,
-		Retention:  a.cfg.Retention,
-		TicketKey:  a.cfg.TicketKey,
+		Identity:    chat.IdentityMode(a.cfg.Identity),
+		Locale:      a.cfg.Locale,
+		RoomTTL:     a.cfg.RoomTTL,
+		MaxCapacity: a.cfg.MaxCapacity,
+		LeaveGrace:  a.cfg.LeaveGrace,
+		Retention:   a.cfg.Retention,
+		TicketKey:   a.cfg.TicketKey,
 	}, instrumentStore(a.store, m), broker, presence, a.log.With("component", "chat"))
 	if err != nil {
 		return fmt.Errorf("chat service: %w", err)

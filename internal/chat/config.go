@@ -24,13 +24,16 @@ type RateLimit = ratelimit.Rate
 
 // Config tunes the service. Zero values take the defaults noted.
 type Config struct {
-	Identity   IdentityMode  // strict (default) | compat
-	Locale     string        // "ko" (default) | "en": language of server-made alert texts
-	RoomTTL    time.Duration // room lifetime, 24h
-	LeaveGrace time.Duration // delay before a departed chatter's leave is final, 1s
-	Retention  time.Duration // how long an expired room's messages are kept, 24h
-	TicketTTL  time.Duration // access-check ticket lifetime, 5m
-	SweepEvery time.Duration // expiry/purge sweep period, 1s
+	Identity IdentityMode  // strict (default) | compat
+	Locale   string        // "ko" (default) | "en": language of server-made alert texts
+	RoomTTL  time.Duration // room lifetime, 24h
+	// MaxCapacity is the largest room a creator may ask for, DefaultMaxCapacity; at most
+	// MaxCapacity.
+	MaxCapacity int
+	LeaveGrace  time.Duration // delay before a departed chatter's leave is final, 1s
+	Retention   time.Duration // how long an expired room's messages are kept, 24h
+	TicketTTL   time.Duration // access-check ticket lifetime, 5m
+	SweepEvery  time.Duration // expiry/purge sweep period, 1s
 	// AccessAttempts limits wrong passwords per room (access-check and join), 10 per minute.
 	AccessAttempts RateLimit
 	// TypingEvery is the minimum gap between relayed typing events per chatter and room, 2s.
@@ -68,6 +71,12 @@ func (c Config) withDefaults() (Config, error) {
 		if *d <= 0 {
 			*d = def
 		}
+	}
+	if c.MaxCapacity == 0 {
+		c.MaxCapacity = DefaultMaxCapacity
+	}
+	if c.MaxCapacity < MinCapacity || c.MaxCapacity > MaxCapacity {
+		return c, fmt.Errorf("max capacity %d: want %d to %d", c.MaxCapacity, MinCapacity, MaxCapacity)
 	}
 	setDur(&c.RoomTTL, 24*time.Hour)
 	setDur(&c.LeaveGrace, time.Second)

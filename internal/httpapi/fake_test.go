@@ -109,6 +109,11 @@ func (f *fakeService) Rename(_ context.Context, chatterID, token, nickname strin
 	return c, nil
 }
 
+func (f *fakeService) Limits() chat.Limits {
+	f.record("Limits") //nolint:errcheck // the limits cannot fail
+	return chat.Limits{MinCapacity: 2, MaxCapacity: 1000, MaxTitle: 30, MaxPassword: 12, MaxNickname: 10, MaxContent: 1000}
+}
+
 // allowN lets the first n requests per key through.
 type allowN struct {
 	mu   sync.Mutex

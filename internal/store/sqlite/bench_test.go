@@ -3,7 +3,9 @@ package sqlite_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
+	"strconv"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -109,9 +111,12 @@ func BenchmarkJoinParallel(b *testing.B) {
 // goroutine, as a busy server receives them: batches are then only as large as the
 // committer's pacing makes them. Run it with -benchtime=Nx (N messages take N/2000 s).
 func BenchmarkAppendMessageRate(b *testing.B) {
-	const rate = 2000
+	rate := 2000
+	if r, err := strconv.Atoi(os.Getenv("APPEND_RATE")); err == nil {
+		rate = r
+	}
 	for _, sync := range []sqlite.Sync{sqlite.SyncFull, sqlite.SyncNormal} {
-		for _, wait := range []time.Duration{0, time.Millisecond, 2 * time.Millisecond, 5 * time.Millisecond} {
+		for _, wait := range []time.Duration{0, 2 * time.Millisecond, 5 * time.Millisecond, 10 * time.Millisecond} {
 			b.Run(fmt.Sprintf("sync=%s/wait=%s", sync, wait), func(b *testing.B) {
 				s := openFile(b, filepath.Join(b.TempDir(), "chat.db"), sqlite.WithSynchronous(sync), sqlite.WithBatch(256, wait))
 				defer s.Close()
@@ -130,7 +135,7 @@ func BenchmarkAppendMessageRate(b *testing.B) {
 				cpu := startCPU(b)
 				start := time.Now()
 				for i := range b.N {
-					time.Sleep(time.Until(start.Add(time.Duration(i) * time.Second / rate)))
+					time.Sleep(time.Until(start.Add(time.Duration(i) * time.Second / time.Duration(rate))))
 					go func() {
 						sent := time.Now()
 						if _, err := s.AppendMessage(ctx, m); err != nil {

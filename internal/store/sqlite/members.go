@@ -116,15 +116,20 @@ func (s *Store) RecordJoin(ctx context.Context, j chat.JoinRecord) (chat.RoomCha
 		if err := queryRow(w.memberExists, j.RoomID, j.ChatterID).Scan(&member); err != nil {
 			return err
 		}
+		// The alert first: a new membership starts at it (first_message_id).
+		var first any
+		if alert != nil {
+			if err := w.appendMessage(alert); err != nil {
+				return err
+			}
+			first = alert.ID
+		}
 		var err error
-		rc, err = scanMember(queryRow(w.join, j.RoomID, j.ChatterID, millis(j.At)))
+		rc, err = scanMember(queryRow(w.join, j.RoomID, j.ChatterID, millis(j.At), first))
 		if isForeignKey(err) {
 			return fmt.Errorf("room or chatter: %w", chat.ErrNotFound)
 		}
-		if err != nil || alert == nil {
-			return err
-		}
-		return w.appendMessage(alert)
+		return err
 	}})
 	if err != nil {
 		return chat.RoomChatter{}, false, nil, fmt.Errorf("sqlite: record join of %q in %q: %w", j.ChatterID, j.RoomID, err)

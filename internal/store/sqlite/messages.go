@@ -53,7 +53,9 @@ const messageSelect = `SELECT m.id, m.seq, m.type, m.content, m.sent_at, m.room_
 		c.id, c.nickname, c.token_hash, c.created_at, c.deleted_at, c.is_active
 	FROM messages m JOIN chatters c ON c.id = m.chatter_id`
 
-// The three windows of MessageQuery; the args are room, MinID, then the window's own.
+// The windows of MessageQuery; the args are room, MinID, then the window's own. Ids and
+// positions follow one order within a room: the id windows walk the (room_id, id) index, the
+// position window the (room_id, seq) one.
 const (
 	pageQuery   = messageSelect + ` WHERE m.room_id = ? AND m.id >= ? ORDER BY m.id DESC LIMIT ? OFFSET ?`
 	beforeQuery = messageSelect + ` WHERE m.room_id = ? AND m.id >= ? AND m.id < ? ORDER BY m.id DESC LIMIT ?`
@@ -61,9 +63,13 @@ const (
 	seqQuery    = messageSelect + ` WHERE m.room_id = ? AND m.id >= ? AND m.seq > ? ORDER BY m.seq LIMIT ?`
 )
 
-const lastSeqQuery = `SELECT last_seq FROM rooms WHERE id = ?`
+const lastSeqQuery = `SELECT (SELECT coalesce(max(seq), 0) FROM messages WHERE room_id = rooms.id) FROM rooms WHERE id = ?`
 
-const firstMessageQuery = `SELECT min(id) FROM messages WHERE room_id = ? AND chatter_id = ?`
+// firstMessageQuery reads where a chatter's view of a room starts: kept with its membership
+// since it joined; otherwise (a membership recorded without an alert) its first message.
+const firstMessageQuery = `SELECT coalesce(
+	(SELECT first_message_id FROM room_chatters WHERE room_id = ?1 AND chatter_id = ?2),
+	(SELECT min(id) FROM messages WHERE room_id = ?1 AND chatter_id = ?2))`
 
 // Messages returns a window of the room's messages per q, oldest first, each with its
 // chatter.

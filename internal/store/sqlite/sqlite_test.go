@@ -115,7 +115,7 @@ func TestMigrate(t *testing.T) {
 	if mode != "wal" {
 		t.Errorf("journal_mode: got %q, want wal", mode)
 	}
-	for _, index := range []string{"messages_room_id", "messages_room_chatter", "rooms_expires_at", "room_chatters_room_chatter"} {
+	for _, index := range []string{"messages_room_id", "messages_room_seq", "rooms_expires_at", "room_chatters_room_chatter"} {
 		var n int
 		if err := db.QueryRow(`SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = ?`, index).Scan(&n); err != nil {
 			t.Fatal(err)

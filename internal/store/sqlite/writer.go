@@ -20,13 +20,17 @@ const (
 	renameQuery        = `UPDATE chatters SET nickname = ? WHERE id = ? RETURNING ` + chatterColumns
 	setActiveQuery     = `UPDATE chatters SET is_active = ? WHERE id = ?`
 	memberExistsQuery  = `SELECT EXISTS (SELECT 1 FROM room_chatters WHERE room_id = ? AND chatter_id = ?)`
-	joinQuery          = `INSERT INTO room_chatters (room_id, chatter_id, joined_at, is_active) VALUES (?, ?, ?, 1)
-		ON CONFLICT (room_id, chatter_id) DO UPDATE SET joined_at = excluded.joined_at, left_at = NULL, is_active = 1
+	joinQuery          = `INSERT INTO room_chatters (room_id, chatter_id, joined_at, is_active, first_message_id) VALUES (?, ?, ?, 1, ?)
+		ON CONFLICT (room_id, chatter_id) DO UPDATE SET joined_at = excluded.joined_at, left_at = NULL, is_active = 1,
+			first_message_id = coalesce(room_chatters.first_message_id, excluded.first_message_id)
 		RETURNING ` + memberColumns
-	nextSeqQuery       = `UPDATE rooms SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq`
+	// The next position is read from the room's (room_id, seq) index by the one writer, in
+	// the message's own statement: a refused insert takes none, so positions have no gap.
 	insertMessageQuery = `INSERT INTO messages
 		(type, content, sent_at, room_id, chatter_id, alert_kind, alert_nickname, alert_new_nickname, seq)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
+		VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,
+			(SELECT coalesce(max(seq), 0) + 1 FROM messages WHERE room_id = ?4))
+		RETURNING id, seq`
 )
 
 // writeConn is the one writing connection, owned by the committer goroutine, with every
@@ -42,7 +46,7 @@ type writeConn struct {
 	roomExpired                      *sql.Stmt
 	insertChatter, rename, setActive *sql.Stmt
 	memberExists, join, leave        *sql.Stmt
-	nextSeq, insertMessage           *sql.Stmt
+	insertMessage                    *sql.Stmt
 }
 
 // prepareWriteConn prepares the statements on conn, which the writeConn then owns (on
@@ -71,7 +75,6 @@ func prepareWriteConn(ctx context.Context, conn *sql.Conn) (*writeConn, error) {
 		{&w.memberExists, memberExistsQuery},
 		{&w.join, joinQuery},
 		{&w.leave, leaveQuery},
-		{&w.nextSeq, nextSeqQuery},
 		{&w.insertMessage, insertMessageQuery},
 	} {
 		st, err := conn.PrepareContext(ctx, p.query)
@@ -85,28 +88,17 @@ func prepareWriteConn(ctx context.Context, conn *sql.Conn) (*writeConn, error) {
 	return w, nil
 }
 
-// appendMessage stores m at the room's next position, setting its ID and Seq. The room's
-// counter and the message change in the same transaction, so positions have no gaps.
+// appendMessage stores m at the room's next position, setting its ID and Seq.
 func (w *writeConn) appendMessage(m *chat.Message) error {
-	if err := queryRow(w.nextSeq, m.RoomID).Scan(&m.Seq); err != nil {
-		if errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("room %q: %w", m.RoomID, chat.ErrNotFound)
-		}
-		return err
-	}
 	var kind, nick, newNick any
 	if a := m.Alert; a != nil {
 		kind, nick, newNick = string(a.Kind), a.Nickname, a.NewNickname
 	}
-	res, err := exec(w.insertMessage, string(m.Type), m.Content, millis(m.SentAt), m.RoomID, m.ChatterID,
-		kind, nick, newNick, m.Seq)
+	err := queryRow(w.insertMessage, string(m.Type), m.Content, millis(m.SentAt), m.RoomID, m.ChatterID,
+		kind, nick, newNick).Scan(&m.ID, &m.Seq)
 	if isForeignKey(err) {
-		return fmt.Errorf("chatter %q: %w", m.ChatterID, chat.ErrNotFound)
+		return fmt.Errorf("room %q or chatter %q: %w", m.RoomID, m.ChatterID, chat.ErrNotFound)
 	}
-	if err != nil {
-		return err
-	}
-	m.ID, err = res.LastInsertId()
 	return err
 }
 
