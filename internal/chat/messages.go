@@ -157,18 +157,42 @@ func (s *Service) Online(ctx context.Context, roomID string) ([]Chatter, error) 
 	return out, nil
 }
 
-// PublishOnline broadcasts the room's online chatters (returnChatters).
-func (s *Service) PublishOnline(ctx context.Context, roomID string) error {
+// bigRoom is the capacity above which a room's online list, which grows with the room and
+// goes to everyone in it, is no longer broadcast at every change (see publishOnline) nor on
+// every member's request (see RequestOnline). The original client never creates rooms above
+// 16, so its rooms behave as it expects.
+const bigRoom = 100
+
+// onlineEvery is how often at most a big room's online list is broadcast while people come
+// and go.
+const onlineEvery = 2 * time.Second
+
+// RequestOnline answers a member's returnChatters: a small room's online list is broadcast to
+// the room (the original behaviour); a big room's is returned for the asker alone (list
+// non-nil), since a broadcast of it on every request would cost the room its size squared.
+func (s *Service) RequestOnline(ctx context.Context, roomID string) (list []Chatter, err error) {
 	room, err := s.room(ctx, roomID)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return s.publishOnline(ctx, room, 0)
+	if room.Capacity > bigRoom {
+		return s.Online(ctx, roomID)
+	}
+	return nil, s.publishOnline(ctx, room, 0)
 }
 
 // publishOnline broadcasts the room's online chatters once every node has delivered the
-// room's stored events up to after (the alert that changed the list).
+// room's stored events up to after (the alert that changed the list). A big room's changes
+// are gathered: its list goes out at most every onlineEvery, as it is when it goes.
 func (s *Service) publishOnline(ctx context.Context, room Room, after int64) error {
+	if room.Capacity > bigRoom {
+		s.scheduleOnline(room, after)
+		return nil
+	}
+	return s.broadcastOnline(ctx, room, after)
+}
+
+func (s *Service) broadcastOnline(ctx context.Context, room Room, after int64) error {
 	cs, err := s.Online(ctx, room.ID)
 	if err != nil {
 		return err
@@ -179,6 +203,37 @@ func (s *Service) publishOnline(ctx context.Context, room Room, after int64) err
 	}
 	return nil
 }
+
+// scheduleOnline broadcasts the room's list onlineEvery from the first change not yet
+// broadcast, after the latest alert among the changes gathered meanwhile.
+func (s *Service) scheduleOnline(room Room, after int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if p, ok := s.onlineDue[room.ID]; ok {
+		p.after = max(p.after, after)
+		return
+	}
+	if s.stopping {
+		return
+	}
+	p := &pendingOnline{after: after}
+	s.onlineDue[room.ID] = p
+	s.timers.Add(1)
+	time.AfterFunc(onlineEvery, func() {
+		defer s.timers.Done()
+		s.mu.Lock()
+		delete(s.onlineDue, room.ID)
+		after := p.after
+		s.mu.Unlock()
+		ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+		defer cancel()
+		if err := s.broadcastOnline(ctx, room, after); err != nil {
+			s.log.Warn("publish online chatters", "room", room.ID, "err", err)
+		}
+	})
+}
+
+type pendingOnline struct{ after int64 }
 
 // HistoryQuery asks for a window of a room's messages as a chatter sees them. Page (from 1,
 // 20 a page) is the original paging; Before, After or Limit (1–100, default 50) make it a

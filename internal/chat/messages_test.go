@@ -468,3 +468,52 @@ func TestARoomsMessagesAreDeliveredInSeqOrder(t *testing.T) {
 		t.Fatalf("got %d delivered messages, want 200", n)
 	}
 }
+
+// A big room's online list is not broadcast at every join: the joins of a burst share one
+// list, sent after the last of their alerts; a member who asks gets it alone.
+func TestBigRoomOnlineListIsGathered(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness(t, chat.Config{MaxCapacity: 1000})
+	r := h.room(t, chat.CreateRoomInput{Capacity: 500})
+	h.events.reset()
+	var last joined
+	for range 5 {
+		last = h.join(t, chat.JoinInput{RoomID: r.ID})
+	}
+	lists := func() (n int, latest []chat.Chatter, after int64) {
+		for _, ev := range h.events.all() {
+			if ev.Kind == chat.EventChatters {
+				n++
+				latest, after = ev.Chatters, ev.After
+			}
+		}
+		return
+	}
+	if n, _, _ := lists(); n != 0 {
+		t.Fatalf("got %d online lists at once, want them gathered", n)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		n, latest, after := lists()
+		if n == 1 {
+			seq, _ := h.store.LastSeq(ctx, r.ID)
+			if len(latest) != 5 || latest[4].ID != last.ID || after != seq {
+				t.Fatalf("got a list of %d after %d, want the 5 members after the last join alert (%d)", len(latest), after, seq)
+			}
+			break
+		}
+		if n > 1 || time.Now().After(deadline) {
+			t.Fatalf("got %d online lists, want exactly one for the burst", n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	list, err := h.svc.RequestOnline(ctx, r.ID)
+	if err != nil || len(list) != 5 {
+		t.Fatalf("RequestOnline: got %d chatters (%v), want the 5 for the asker", len(list), err)
+	}
+	small := h.room(t, chat.CreateRoomInput{Capacity: 16})
+	h.join(t, chat.JoinInput{RoomID: small.ID})
+	if list, err := h.svc.RequestOnline(ctx, small.ID); err != nil || list != nil {
+		t.Fatalf("RequestOnline in a small room: got %v (%v), want a broadcast instead", list, err)
+	}
+}

@@ -35,10 +35,11 @@ type Service struct {
 
 	unsubscribe func() // the broker subscription, ended with Run
 
-	mu       sync.Mutex
-	pending  map[member]*time.Timer // leaves waiting out their grace
-	stopping bool                   // Run has ended: leaves are final at once
-	timers   sync.WaitGroup         // grace timers scheduled or running
+	mu        sync.Mutex
+	pending   map[member]*time.Timer    // leaves waiting out their grace
+	onlineDue map[string]*pendingOnline // big rooms' online lists gathering changes
+	stopping  bool                      // Run has ended: leaves are final at once
+	timers    sync.WaitGroup            // grace timers scheduled or running
 }
 
 type member struct{ roomID, chatterID string }
@@ -74,6 +75,7 @@ func NewService(cfg Config, store Store, broker Broker, presence Presence, log *
 		roomCache:     newGenCache[string, Room](roomCacheGen),
 		chatterCache:  newGenCache[string, *Chatter](chatterCacheGen),
 		pending:       make(map[member]*time.Timer),
+		onlineDue:     make(map[string]*pendingOnline),
 	}
 	s.streams = newStreams(broker, store, cfg.GapHold, cfg.HostLinger, log)
 	// Subscribed here rather than in Run, so that no event published once the service
