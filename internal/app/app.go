@@ -131,6 +131,10 @@ func (a *App) build() error {
 		Rooms:       func() int { return a.sio.RoomCount() },
 		Deliveries:  func() uint64 { return a.sio.Stats().PacketsOut },
 		QueueDrops:  func() uint64 { return a.sio.Stats().SlowCuts },
+		// The service is built below, before the first scrape.
+		GapsFilled:    func() uint64 { return uint64(a.svc.StreamStats().Filled) },
+		Duplicates:    func() uint64 { return uint64(a.svc.StreamStats().Dropped) },
+		ForeignEvents: func() uint64 { return uint64(a.svc.StreamStats().Foreign) },
 	})
 	if err != nil {
 		return err
