@@ -106,6 +106,10 @@ func (s *Service) Host(ctx context.Context, roomID string) error {
 	return nil
 }
 
+// Resync checks every room this node hosts against the store and delivers what it has not
+// received: for a broker to call once it is connected again after events may have been lost.
+func (s *Service) Resync(ctx context.Context) { s.streams.resync(ctx) }
+
 // StreamStats counts what the ordering of the hosted rooms' events has done.
 type StreamStats struct {
 	Filled  int64 // stored events read from the store to fill a gap

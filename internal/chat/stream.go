@@ -63,8 +63,9 @@ type roomStream struct {
 	started bool            // next is known
 	next    int64           // Seq of the next stored event to deliver
 	early   map[int64]Event // stored events ahead of next, by Seq
+	ahead   int64           // a Seq known to be stored (resync) though its event has not come
 	waiting []Event         // events not stored, waiting for their After
-	timer   *time.Timer     // armed while early holds events
+	timer   *time.Timer     // armed while there is a gap: early holds events, or ahead >= next
 	tries   int             // failed fills in a row
 }
 
@@ -270,6 +271,37 @@ func (st *streams) unhostBroker(roomID string) {
 	}
 }
 
+// resync checks every hosted room against the store and fills what it is missing. A broker
+// that lost its connection for a while calls for it when it is back: the events published
+// meanwhile are not coming, and a room that stays quiet afterwards would otherwise not notice
+// its gap until its next message.
+func (st *streams) resync(ctx context.Context) {
+	st.mu.Lock()
+	rooms := make([]*roomStream, 0, len(st.rooms))
+	for _, rs := range st.rooms {
+		if rs.state == hostReady {
+			rooms = append(rooms, rs)
+		}
+	}
+	st.mu.Unlock()
+	for _, rs := range rooms {
+		if ctx.Err() != nil {
+			return
+		}
+		last, err := st.store.LastSeq(ctx, rs.id)
+		if err != nil {
+			st.log.Warn("resync a room", "room", rs.id, "err", err)
+			continue
+		}
+		rs.mu.Lock()
+		if rs.started && last >= rs.next {
+			rs.ahead = max(rs.ahead, last)
+			st.advance(rs)
+		}
+		rs.mu.Unlock()
+	}
+}
+
 // hosts reports whether the node hosts the room now.
 func (st *streams) hosts(roomID string) bool {
 	st.mu.Lock()
@@ -334,7 +366,7 @@ func (st *streams) advance(rs *roomStream) {
 	}
 	st.releaseWaiting(rs)
 	switch {
-	case len(rs.early) == 0:
+	case len(rs.early) == 0 && rs.ahead < rs.next:
 		st.disarm(&rs.timer)
 	case rs.timer == nil && !st.stopped.Load():
 		rs.timer = st.after(st.holdFor(rs.tries), func() { st.fill(rs) })
@@ -382,14 +414,14 @@ const maxFill = 500
 func (st *streams) fill(rs *roomStream) {
 	rs.mu.Lock()
 	rs.timer = nil
-	if len(rs.early) == 0 || st.stopped.Load() {
+	if (len(rs.early) == 0 && rs.ahead < rs.next) || st.stopped.Load() {
 		rs.mu.Unlock()
 		return
 	}
 	from := rs.next
-	upTo := from // the first held Seq
+	upTo := rs.ahead + 1 // the first held Seq, or past the last one known to be stored
 	for seq := range rs.early {
-		if upTo == from || seq < upTo {
+		if upTo <= from || seq < upTo {
 			upTo = seq
 		}
 	}

@@ -294,3 +294,19 @@ func TestStreamUnderConcurrentPublishers(t *testing.T) {
 	}
 	f.out.waitFor(t, want...)
 }
+
+// After a broker outage the events published meanwhile never come; a quiet room learns of
+// them from Resync.
+func TestStreamResyncFillsAQuietRoom(t *testing.T) {
+	f := newStreamFixture(t, 10*time.Millisecond, time.Hour)
+	f.host(t, "c1")
+	ms := f.store.add(f.room.ID, 4)
+	f.publish(ms[0]) // 2, 3 and 4 were published while the broker was away
+	f.out.waitFor(t, "1")
+	f.st.resync(context.Background())
+	f.out.waitFor(t, "1", "2", "3", "4")
+	f.st.resync(context.Background()) // nothing missing: nothing read
+	ms = append(ms, f.store.add(f.room.ID, 1)...)
+	f.publish(ms[4])
+	f.out.waitFor(t, "1", "2", "3", "4", "5")
+}
