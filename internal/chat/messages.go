@@ -321,6 +321,7 @@ type Resume struct {
 	RoomID    string
 	ChatterID string
 	AfterSeq  int64 // the last Seq the client has; 0 when it has none (from its join alert)
+	UpToSeq   int64 // the last Seq to return (what follows comes live); 0: no bound
 }
 
 // Missed returns, room by room and each in Seq order, the messages after each resume point
@@ -339,12 +340,23 @@ func (s *Service) Missed(ctx context.Context, from []Resume, limit int) ([]Messa
 		if err != nil {
 			return nil, fmt.Errorf("first message: %w", err)
 		}
+		if r.UpToSeq > 0 && r.UpToSeq <= r.AfterSeq {
+			continue
+		}
+		n := limit + 1 - len(out)
+		if r.UpToSeq > 0 {
+			n = int(min(int64(n), r.UpToSeq-r.AfterSeq))
+		}
 		ms, err := s.store.Messages(ctx, MessageQuery{RoomID: r.RoomID, MinID: minID, BySeq: true,
-			AfterSeq: r.AfterSeq, Limit: limit + 1 - len(out)})
+			AfterSeq: r.AfterSeq, Limit: n})
 		if err != nil {
 			return nil, fmt.Errorf("missed messages: %w", err)
 		}
-		out = append(out, ms...)
+		for _, m := range ms {
+			if r.UpToSeq == 0 || m.Seq <= r.UpToSeq {
+				out = append(out, m)
+			}
+		}
 		if len(out) > limit {
 			break
 		}

@@ -93,18 +93,35 @@ func NewService(cfg Config, store Store, broker Broker, presence Presence, log *
 func (s *Service) Subscribe(fn func(Event)) (unsubscribe func()) { return s.streams.subscribe(fn) }
 
 // Host makes this node receive the room's events for a while (HostLinger) even without a
-// connection of its own there, and returns once they flow: a recovering connection calls it
-// before it reads what it missed, so nothing falls between the two.
-func (s *Service) Host(ctx context.Context, roomID string) error {
+// connection of its own there, waits until it has delivered them up to the position at
+// least, and returns the position it has delivered: a recovering connection, already
+// subscribed to the room's live broadcasts, reads what it missed up to there, and what
+// follows comes live, so nothing falls between the two and nothing comes twice.
+func (s *Service) Host(ctx context.Context, roomID string, atLeast int64) (delivered int64, err error) {
 	room, err := s.room(ctx, roomID)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if _, err := s.streams.host(ctx, room, ""); err != nil {
-		return fmt.Errorf("host room: %w", err)
+		return 0, fmt.Errorf("host room: %w", err)
 	}
-	return nil
+	if last, err := s.store.LastSeq(ctx, roomID); err != nil {
+		return 0, fmt.Errorf("last position: %w", err)
+	} else if atLeast > last {
+		return 0, newError(CodeBadRequest, "position: beyond the room's last message")
+	}
+	wctx, cancel := context.WithTimeout(ctx, deliverWait)
+	defer cancel()
+	delivered, err = s.streams.waitDelivered(wctx, roomID, atLeast)
+	if err != nil {
+		return 0, fmt.Errorf("room %s at position %d: %w", roomID, atLeast, err)
+	}
+	return delivered, nil
 }
+
+// deliverWait bounds how long Host waits for a room's live events to reach a position the
+// store already has (a gap is read from the store after GapHold).
+const deliverWait = 3 * time.Second
 
 // Resync checks every room this node hosts against the store and delivers what it has not
 // received: for a broker to call once it is connected again after events may have been lost.

@@ -302,6 +302,42 @@ func (st *streams) resync(ctx context.Context) {
 	}
 }
 
+// delivered is the Seq of the last stored event of the room this node has delivered; ok is
+// false when it does not host the room (or has not positioned it yet).
+func (st *streams) delivered(roomID string) (seq int64, ok bool) {
+	st.mu.Lock()
+	rs := st.rooms[roomID]
+	st.mu.Unlock()
+	if rs == nil {
+		return 0, false
+	}
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	return rs.next - 1, rs.started
+}
+
+// waitDelivered waits until the node has delivered the room's events up to seq, and returns
+// the position it has delivered then. A stored event comes within the hold (or is read from
+// the store), so the wait is short; ctx bounds it.
+func (st *streams) waitDelivered(ctx context.Context, roomID string, seq int64) (int64, error) {
+	for {
+		got, ok := st.delivered(roomID)
+		if !ok {
+			return 0, errNotHosted
+		}
+		if got >= seq {
+			return got, nil
+		}
+		select {
+		case <-time.After(5 * time.Millisecond):
+		case <-ctx.Done():
+			return got, ctx.Err()
+		}
+	}
+}
+
+var errNotHosted = errors.New("room not hosted on this node")
+
 // hosts reports whether the node hosts the room now.
 func (st *streams) hosts(roomID string) bool {
 	st.mu.Lock()

@@ -189,42 +189,45 @@ func (st *SessionStore) Restore(path string) error {
 // says them all in its auth as {"positions": {"<roomId>": seq, ...}} (a room it names no
 // position for: it has nothing there yet, so it gets everything from its join). A session in
 // several rooms without positions cannot be resumed exactly and starts afresh.
-func (st *SessionStore) Missed(ctx context.Context, s socketio.Session, offset string, auth json.RawMessage) ([]socketio.MissedEvent, error) {
+func (st *SessionStore) Missed(ctx context.Context, s socketio.Session, offset string, auth json.RawMessage) ([]socketio.MissedEvent, func(string) bool, error) {
 	var rooms map[string]membership
 	if raw, ok := s.State[stateKey]; ok {
 		if err := json.Unmarshal(raw, &rooms); err != nil {
-			return nil, socketio.ErrOffsetUnknown
+			return nil, nil, socketio.ErrOffsetUnknown
 		}
 	}
 	if len(rooms) == 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
 	from, err := resumePoints(rooms, offset, auth)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	// Hosted before the store is read, so that every message stored after the read reaches
-	// the socket live: between the two, nothing falls through.
-	for _, r := range from {
-		if err := st.svc.Host(ctx, r.RoomID); err != nil {
-			if chat.CodeOf(err) == chat.CodeInternal || chat.CodeOf(err) == chat.CodeUnavailable {
-				return nil, fmt.Errorf("host room: %w", err)
+	// The socket already receives its rooms' live broadcasts (held back until this returns).
+	// Each room is hosted and read up to what this node has delivered, at least the client's
+	// position: the store has everything before that, and everything after comes live.
+	for i, r := range from {
+		delivered, err := st.svc.Host(ctx, r.RoomID, r.AfterSeq)
+		if err != nil {
+			if c := chat.CodeOf(err); c == chat.CodeInternal || c == chat.CodeUnavailable {
+				return nil, nil, fmt.Errorf("host room: %w", err)
 			}
-			return nil, socketio.ErrOffsetUnknown // the room is gone: start afresh
+			return nil, nil, socketio.ErrOffsetUnknown // the room is gone: start afresh
 		}
+		from[i].UpToSeq = delivered
 	}
 	msgs, err := st.svc.Missed(ctx, from, maxMissed)
 	if err != nil {
-		return nil, fmt.Errorf("missed messages: %w", err)
+		return nil, nil, fmt.Errorf("missed messages: %w", err)
 	}
 	if len(msgs) > maxMissed {
-		return nil, socketio.ErrOffsetUnknown
+		return nil, nil, socketio.ErrOffsetUnknown
 	}
 	out := make([]socketio.MissedEvent, 0, len(msgs))
 	for _, m := range msgs {
 		raw, err := json.Marshal(wire.FromMessage(m))
 		if err != nil {
-			return nil, fmt.Errorf("encode missed message: %w", err)
+			return nil, nil, fmt.Errorf("encode missed message: %w", err)
 		}
 		event := "sendMessage"
 		if m.Type == chat.TypeAlert {
@@ -232,7 +235,14 @@ func (st *SessionStore) Missed(ctx context.Context, s socketio.Session, offset s
 		}
 		out = append(out, socketio.MissedEvent{Event: event, Args: []any{json.RawMessage(raw)}, Offset: messageOffset(&m)})
 	}
-	return out, nil
+	had := make(map[string]int64, len(from))
+	for _, r := range from {
+		had[r.RoomID] = r.AfterSeq
+	}
+	return out, func(offset string) bool {
+		room, seq, ok := parseOffset(offset)
+		return ok && seq <= had[room]
+	}, nil
 }
 
 // resumePoints says where the session picks up each of its rooms, or ErrOffsetUnknown when

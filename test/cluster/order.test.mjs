@@ -236,9 +236,13 @@ describe('one order per room across three nodes', () => {
     // ones are owed, and every one of them.
     const acked = acks.filter((a) => a.ok).map((a) => a.content);
     assert.ok(acked.length > 300, `only ${acked.length} sends were acked`);
-    for (const m of [...movers, watcher]) {
-      await eventually(() => acked.every((c) => m.view.contents().has(c)), 20_000,
-        () => `${acked.filter((c) => !m.view.contents().has(c)).length} acked messages never reached a client`);
+    for (const [who, m] of [['moved client 1', movers[0]], ['moved client 2', movers[1]], ['the steady member', watcher]]) {
+      await eventually(() => acked.every((c) => m.view.contents().has(c)), 20_000, () => {
+        const missing = acked.filter((c) => !m.view.contents().has(c));
+        const seqs = m.view.ordered().map((x) => x.seq);
+        return `${who}: ${missing.length} acked messages never arrived (${missing.slice(0, 8).join(', ')}...); ` +
+          `it has positions ${seqs[0]}..${seqs[seqs.length - 1]} (${seqs.length}), ${m.view.live.length} received live`;
+      });
     }
     await sleep(500);
     assertExact(watcher.view.live, 'a steady member on a survivor, as received');
