@@ -51,7 +51,7 @@ func (s *Server) handshakeWebSocket(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	c := newConn(s, r)
+	c := newConn(s, r, stateWebSocket)
 	c.setWebSocketLocked(nc) // c is not shared yet
 	if _, err := nc.Write(s.openPacket(c.id, false).frame); err != nil {
 		_ = nc.Close()
@@ -70,22 +70,24 @@ func (s *Server) handshakeWebSocket(w http.ResponseWriter, r *http.Request) {
 // upgrade takes a websocket for a polling session and runs the probe.
 func (s *Server) upgrade(w http.ResponseWriter, r *http.Request, c *Conn) {
 	c.mu.Lock()
-	if c.closed || c.ws != nil || c.upgrading || !s.opts.upgradesAllowed() {
+	if c.state != statePolling || !s.opts.upgradesAllowed() {
 		c.mu.Unlock()
 		writeError(w, errBadRequest)
 		return
 	}
-	c.upgrading = true
+	c.state = stateProbing
 	c.mu.Unlock()
 
 	nc, rd, ok := s.acceptWebSocket(w, r)
 	c.mu.Lock()
-	if ok && c.closed {
+	if ok && c.state.closed() {
 		_ = nc.Close()
 		ok = false
 	}
 	if !ok {
-		c.upgrading = false
+		if c.state == stateProbing {
+			c.state = statePolling
+		}
 		c.mu.Unlock()
 		return
 	}
@@ -119,9 +121,11 @@ func (c *Conn) probe(nc net.Conn, fr *frameReader) {
 		}
 		if text == "2probe" {
 			c.mu.Lock()
-			c.probed = true
-			c.probedAt = time.Now()
-			c.wakePollLocked()
+			if c.state == stateProbing {
+				c.state = stateProbed
+				c.probedAt = time.Now()
+				c.wakePollLocked() // a waiting GET answers at once, so the client can send "5"
+			}
 			c.mu.Unlock()
 			if _, err := nc.Write(probePacket.frame); err != nil {
 				c.abandonUpgrade(nc)
@@ -130,15 +134,13 @@ func (c *Conn) probe(nc net.Conn, fr *frameReader) {
 			continue
 		}
 		c.mu.Lock()
-		if c.closed || !c.probed {
+		if c.state != stateProbed {
 			c.mu.Unlock()
 			c.abandonUpgrade(nc)
 			return
 		}
 		c.setWebSocketLocked(nc)
 		c.probeConn = nil
-		c.upgrading = false
-		c.probed = false
 		c.wakePollLocked()
 		c.kickLocked()
 		c.mu.Unlock()
@@ -153,6 +155,7 @@ func (c *Conn) probe(nc net.Conn, fr *frameReader) {
 
 // setWebSocketLocked makes nc the session's transport.
 func (c *Conn) setWebSocketLocked(nc net.Conn) {
+	c.state = stateWebSocket
 	c.ws = nc
 	if sc, ok := nc.(syscall.Conn); ok {
 		if raw, err := sc.SyscallConn(); err == nil {
@@ -166,8 +169,9 @@ func (c *Conn) abandonUpgrade(nc net.Conn) {
 	c.mu.Lock()
 	if c.probeConn == nc {
 		c.probeConn = nil
-		c.upgrading = false
-		c.probed = false
+		if c.state == stateProbing || c.state == stateProbed {
+			c.state = statePolling
+		}
 	}
 	c.mu.Unlock()
 }
@@ -248,7 +252,7 @@ func (c *Conn) handleFrame(m message) {
 	case ws.OpPing:
 		pong := newPacket(byte(ws.OpPong), 0, m.payload, true)
 		c.mu.Lock()
-		if !c.closed {
+		if !c.state.closed() {
 			c.enqueueLocked(pong)
 		}
 		c.mu.Unlock()

@@ -367,7 +367,7 @@ func TestFailedUpgradeKeepsPolling(t *testing.T) {
 	waitUntil(t, "the upgrade to be abandoned", func() bool {
 		conn.mu.Lock()
 		defer conn.mu.Unlock()
-		return !conn.upgrading
+		return conn.state == statePolling
 	})
 	if status, _ := h.post(open.SID, "4poll"); status != http.StatusOK {
 		t.Fatalf("POST: got status %d, want 200", status)
