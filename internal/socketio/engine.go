@@ -22,7 +22,7 @@ type engineServer struct{ *engineio.Server }
 
 func (e engineServer) Stats() TransportStats {
 	st := e.Server.Stats()
-	return TransportStats{Conns: st.Conns, PacketsOut: st.PacketsOut, SlowCuts: st.SlowCuts}
+	return TransportStats{Conns: st.Conns, PacketsOut: st.PacketsOut, SlowCuts: st.SlowCuts, LongPolls: st.LongPolls}
 }
 
 // engineTransport binds a client to an *engineio.Conn.

@@ -54,6 +54,7 @@ type TransportStats struct {
 	Conns      int    // open Engine.IO connections
 	PacketsOut uint64 // packets queued for clients since start (one per delivered event)
 	SlowCuts   uint64 // connections cut because they fell behind
+	LongPolls  int    // polling requests held open, waiting for packets
 }
 
 // RoomCount is the number of rooms with a member on this server, over every namespace
