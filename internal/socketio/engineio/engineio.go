@@ -79,10 +79,8 @@ type Options struct {
 	PingTimeout  time.Duration // default 20s
 	MaxPayload   int           // bytes per POST body or websocket message; default 1,000,000
 	Transports   []string      // default {"polling", "websocket"}
-	// Upgrades from polling to websocket are allowed by default. Since a
-	// bool's zero value is false, DisableUpgrades turns them off;
-	// AllowUpgrades is accepted for the documented API but has no effect.
-	AllowUpgrades   bool
+	// DisableUpgrades turns off upgrades from polling to websocket, which
+	// are allowed by default.
 	DisableUpgrades bool
 	CORS            CORSOptions
 	QueueLimit      int // queued outgoing packets per connection; default 1024
