@@ -70,13 +70,19 @@ func (s *Server) handshakeWebSocket(w http.ResponseWriter, r *http.Request) {
 // upgrade takes a websocket for a polling session and runs the probe.
 func (s *Server) upgrade(w http.ResponseWriter, r *http.Request, c *Conn) {
 	c.mu.Lock()
-	if c.state != statePolling || !s.opts.upgradesAllowed() {
-		c.mu.Unlock()
+	state := c.state
+	if state == statePolling && s.opts.upgradesAllowed() {
+		c.state = stateProbing
+	}
+	c.mu.Unlock()
+	switch {
+	case !s.opts.upgradesAllowed() || state.closed():
 		writeError(w, errBadRequest)
 		return
+	case state != statePolling:
+		s.turnAway(w, r) // a websocket is probing the session, or carries it
+		return
 	}
-	c.state = stateProbing
-	c.mu.Unlock()
 
 	nc, rd, ok := s.acceptWebSocket(w, r)
 	c.mu.Lock()
@@ -99,6 +105,27 @@ func (s *Server) upgrade(w http.ResponseWriter, r *http.Request, c *Conn) {
 	if !s.tasks.goTask(func() { c.probe(nc, fr) }) {
 		c.abandonUpgrade(nc)
 	}
+}
+
+// turnAway accepts a websocket for a session that another websocket is
+// upgrading or has upgraded, and closes it at once, leaving the session
+// alone. The reference server does the same (the HTTP answer is 101, then a
+// close frame without a code), and clients and the official test suites
+// expect a close there, not an HTTP error.
+func (s *Server) turnAway(w http.ResponseWriter, r *http.Request) {
+	nc, _, ok := s.acceptWebSocket(w, r)
+	if !ok {
+		return
+	}
+	defer nc.Close()
+	_ = nc.SetDeadline(gracefulDeadline())
+	if _, err := nc.Write(emptyCloseFrame); err != nil {
+		return
+	}
+	// Wait for the client's close frame (or its end) before closing, so that
+	// unread bytes do not turn the close into a reset.
+	var buf [64]byte
+	_, _ = nc.Read(buf[:])
 }
 
 // probe answers "2probe" with "3probe" and switches the session to the
