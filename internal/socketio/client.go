@@ -156,6 +156,13 @@ func (c *client) send(f *frames) error {
 	return c.t.send(f)
 }
 
+// sendVia sends f as part of a broadcast's fanout.
+func (c *client) sendVia(out fanout, f *frames) error {
+	c.sendMu.Lock()
+	defer c.sendMu.Unlock()
+	return out.send(c.t, f)
+}
+
 // onClose is called once the Engine.IO connection is gone.
 func (c *client) onClose(reason string) {
 	c.mu.Lock()

@@ -71,6 +71,14 @@ func (s *Server) RoomCount() int {
 	return n
 }
 
+// newFanout starts one broadcast's sends.
+func (s *Server) newFanout() fanout {
+	if e, ok := s.eng.(interface{ newFanout() fanout }); ok {
+		return e.newFanout()
+	}
+	return directFanout{}
+}
+
 // Stats returns the transport's running totals.
 func (s *Server) Stats() TransportStats { return s.eng.Stats() }
 

@@ -1,6 +1,7 @@
 package engineio
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -174,7 +175,11 @@ func (c *Conn) Send(p *Packet) error { return c.SendMany(p) }
 // SendMany queues ps back to back with no other packet between them (a
 // Socket.IO event with binary attachments needs that), all or none, with
 // the same rules as Send.
-func (c *Conn) SendMany(ps ...*Packet) error {
+func (c *Conn) SendMany(ps ...*Packet) error { return c.sendMany(ps, nil) }
+
+// sendMany queues ps; with a batch, a packet that could be written to the
+// idle socket at once is left to the batch's Flush instead.
+func (c *Conn) sendMany(ps []*Packet, b *Batch) error {
 	c.mu.Lock()
 	if c.state.closed() {
 		c.mu.Unlock()
@@ -188,6 +193,11 @@ func (c *Conn) SendMany(ps ...*Packet) error {
 		return ErrSlowConsumer
 	}
 	c.srv.queued.Add(uint64(len(ps)))
+	if b != nil && len(ps) == 1 && len(c.queue) == 0 && c.canWriteInlineLocked() {
+		b.add(c, ps[0].frame)
+		c.mu.Unlock()
+		return nil
+	}
 	c.queue = append(c.queue, ps...)
 	c.kickLocked()
 	c.mu.Unlock()
@@ -211,10 +221,10 @@ func (c *Conn) kickLocked() {
 		c.wakePollLocked()
 		return
 	}
-	if c.writing || (len(c.queue) == 0 && c.finalFrame == nil) {
+	if c.writing || (len(c.queue) == 0 && c.partial == nil && c.finalFrame == nil) {
 		return
 	}
-	if c.raw != nil && c.finalFrame == nil && c.partial == nil && len(c.queue) == 1 && c.writeInlineLocked() {
+	if len(c.queue) == 1 && c.canWriteInlineLocked() && c.writeInlineLocked() {
 		return
 	}
 	c.writing = true
@@ -223,6 +233,13 @@ func (c *Conn) kickLocked() {
 		c.writing = false
 		_ = c.ws.Close()
 	}
+}
+
+// canWriteInlineLocked reports whether the next frame may be written
+// straight to the socket: a plain socket nobody else is writing to, with
+// nothing left over from an earlier frame.
+func (c *Conn) canWriteInlineLocked() bool {
+	return c.raw != nil && !c.writing && c.finalFrame == nil && c.partial == nil
 }
 
 // writeInlineLocked tries to write the one queued frame straight to the
@@ -234,17 +251,50 @@ func (c *Conn) writeInlineLocked() bool {
 	frame := c.queue[0].frame
 	c.queue[0] = nil
 	c.queue = c.queue[:0]
+	n, err := c.writeRaw(frame)
+	if err == nil && n == len(frame) {
+		return true
+	}
+	c.partial = frame[n:]
+	return false
+}
+
+// writeRaw writes frame to the socket with one non-blocking write and
+// returns how much went out.
+func (c *Conn) writeRaw(frame []byte) (int, error) {
 	op := c.srv.rawOps.Get().(*rawOp)
 	op.buf = frame
 	err := c.raw.Write(op.write)
 	n, werr := max(op.n, 0), op.err
 	op.reset()
 	c.srv.rawOps.Put(op)
-	if err == nil && werr == nil && n == len(frame) {
-		return true
+	if err == nil {
+		err = werr
 	}
-	c.partial = frame[n:]
-	return false
+	return n, err
+}
+
+// finishBatchedWrite takes the socket back from a Batch that wrote n bytes
+// of frame, and hands what is left (the rest of frame, packets queued
+// meanwhile, a close frame) to the usual paths.
+func (c *Conn) finishBatchedWrite(frame []byte, n int, err error) {
+	c.mu.Lock()
+	c.writing = false
+	if n < len(frame) {
+		switch {
+		case c.state.closed() && c.finalFrame == nil:
+			// cut meanwhile: nothing more goes out
+		case err == nil || errors.Is(err, syscall.EAGAIN):
+			c.partial = frame[n:] // the socket is full: the writer finishes it
+		default:
+			fire := c.closeLocked(ReasonTransportError, closeAbort)
+			c.mu.Unlock()
+			c.finishClose(fire)
+			return
+		}
+	}
+	c.kickLocked()
+	c.mu.Unlock()
 }
 
 // rawOp carries one non-blocking read or write through syscall.RawConn.

@@ -84,7 +84,10 @@ type Options struct {
 	DisableUpgrades bool
 	CORS            CORSOptions
 	QueueLimit      int // queued outgoing packets per connection; default 1024
-	Logger          *slog.Logger
+	// DisableIOURing makes a Batch write each socket with its own system
+	// call even where io_uring works (Linux 5.18 and later, not refused).
+	DisableIOURing bool
+	Logger         *slog.Logger
 }
 
 func (o Options) withDefaults() Options {

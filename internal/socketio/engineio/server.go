@@ -22,6 +22,8 @@ type Server struct {
 	onConnection func(c *Conn)
 	readBufs     sync.Pool // *[]byte of smallReadBufferSize for websocket frames
 	rawOps       sync.Pool // *rawOp
+	batches      sync.Pool // *Batch
+	rings        ringPool
 	handlers     handlerPool
 	tasks        tasks
 	// the reference's 100 ms check interval; tests stretch them
@@ -64,6 +66,7 @@ func NewServer(opts Options) *Server {
 		return &b
 	}
 	s.rawOps.New = newRawOp
+	s.batches.New = func() any { return newBatch(s) }
 	s.handlers.init(&s.tasks)
 	return s
 }
@@ -98,6 +101,7 @@ func (s *Server) Close(ctx context.Context) error {
 		c.endLinger() // no more GETs will be served
 	}
 	s.handlers.stop()
+	defer s.rings.close()
 	idle := s.tasks.idleChan()
 	select {
 	case <-idle:
