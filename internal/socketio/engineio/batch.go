@@ -1,7 +1,6 @@
 package engineio
 
 import (
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -138,37 +137,71 @@ func (b *Batch) sendHeld() {
 	}
 }
 
-// ringPool keeps a few send rings, one per processor, set up on first use;
-// a batch that finds none free writes socket by socket.
+// ringPool keeps the send rings. A ring serves one batch at a time, and a
+// batch's goroutine gives up its processor while it is in the kernel, so
+// other batches may start meanwhile: when every ring is busy, a new one is
+// set up, up to maxRings; past that a batch writes socket by socket.
 type ringPool struct {
-	once  sync.Once
-	rings []*pooledRing
-	next  atomic.Uint32
+	mu       sync.Mutex
+	disabled bool // io_uring unusable, turned off, or the server closed
+	next     atomic.Uint32
+	// rings[:count] are set up; grow fills the next slot, then publishes
+	// the count, so acquire reads them without mu.
+	rings [maxRings]*pooledRing
+	count atomic.Int32
 }
+
+// maxRings bounds the rings of a server (each costs a file descriptor and
+// about 24 KB of kernel memory).
+const maxRings = 16
 
 type pooledRing struct {
 	mu sync.Mutex
 	r  *sendRing // nil once closed
 }
 
+// acquire returns a free ring, locked, or nil.
 func (p *ringPool) acquire(s *Server) *pooledRing {
-	p.once.Do(func() { p.setup(s) })
-	n := uint32(len(p.rings))
-	if n == 0 {
+	if n := uint32(p.count.Load()); n > 0 {
+		start := p.next.Add(1)
+		for k := range n {
+			pr := p.rings[(start+k)%n]
+			if pr.mu.TryLock() {
+				if pr.r != nil {
+					return pr
+				}
+				pr.mu.Unlock()
+			}
+		}
+	}
+	return p.grow(s)
+}
+
+// grow sets up one more ring and returns it locked, or nil.
+func (p *ringPool) grow(s *Server) *pooledRing {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := int(p.count.Load())
+	if p.disabled || n >= maxRings {
 		return nil
 	}
-	start := p.next.Add(1)
-	for k := range n {
-		pr := p.rings[(start+k)%n]
-		if !pr.mu.TryLock() {
-			continue
-		}
-		if pr.r != nil {
-			return pr
-		}
-		pr.mu.Unlock()
+	if s.opts.DisableIOURing {
+		p.disabled = true
+		return nil
 	}
-	return nil
+	r, err := newSendRing(batchChunk)
+	if err != nil {
+		if n == 0 {
+			p.disabled = true
+			s.opts.Logger.Info("engineio: io_uring unavailable; a broadcast writes with one system call per socket", "err", err)
+		}
+		return nil
+	}
+	pr := &pooledRing{r: r}
+	pr.mu.Lock()
+	p.rings[n] = pr
+	p.count.Store(int32(n + 1))
+	return pr
 }
 
 func (p *ringPool) release(pr *pooledRing) { pr.mu.Unlock() }
@@ -181,27 +214,13 @@ func (pr *pooledRing) kill() {
 	}
 }
 
-func (p *ringPool) setup(s *Server) {
-	if s.opts.DisableIOURing {
-		return
-	}
-	n := min(max(runtime.GOMAXPROCS(0), 1), 8)
-	for range n {
-		r, err := newSendRing(batchChunk)
-		if err != nil {
-			if len(p.rings) == 0 {
-				s.opts.Logger.Info("engineio: io_uring unavailable; a broadcast writes with one system call per socket", "err", err)
-			}
-			break
-		}
-		p.rings = append(p.rings, &pooledRing{r: r})
-	}
-}
-
 // close closes every ring; batches then write socket by socket.
 func (p *ringPool) close() {
-	p.once.Do(func() {}) // none may be set up after this
-	for _, pr := range p.rings {
+	p.mu.Lock()
+	p.disabled = true
+	rings := p.rings[:p.count.Load()]
+	p.mu.Unlock()
+	for _, pr := range rings {
 		pr.mu.Lock()
 		pr.kill()
 		pr.mu.Unlock()
