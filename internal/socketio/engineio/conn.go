@@ -286,9 +286,12 @@ func (c *Conn) finishBatchedWrite(frame []byte, n int, err error) {
 			// cut meanwhile: nothing more goes out
 		case err == nil || errors.Is(err, syscall.EAGAIN):
 			c.partial = frame[n:] // the socket is full: the writer finishes it
-		default:
+		default: // as the writer does on an error
+			c.finalFrame = nil
 			fire := c.closeLocked(ReasonTransportError, closeAbort)
+			nc := c.ws
 			c.mu.Unlock()
+			_ = nc.Close()
 			c.finishClose(fire)
 			return
 		}
