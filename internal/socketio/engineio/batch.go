@@ -26,7 +26,7 @@ type Batch struct {
 	chunk  []batchItem
 	ops    []ringSend
 	cur    int
-	holdFn func(fd uintptr) bool
+	holdFn func(fd uintptr)
 }
 
 // batchItem is one frame waiting for Flush, and its result.
@@ -96,13 +96,14 @@ func (b *Batch) write() {
 }
 
 // hold takes the socket of chunk[i], and recursively of every later item,
-// through syscall.RawConn.Write, which keeps each socket from being closed
+// through syscall.RawConn.Control, which keeps each socket from being closed
 // (and its number reused) while its callback runs; the innermost call sends
-// them all. A socket that is being closed is skipped.
+// them all. Nobody else writes to these sockets meanwhile: the batch owns
+// them (Conn.writing). A socket that is being closed is skipped.
 func (b *Batch) hold(i int) {
 	for ; i < len(b.chunk); i++ {
 		b.cur = i
-		err := b.chunk[i].c.raw.Write(b.holdFn)
+		err := b.chunk[i].c.raw.Control(b.holdFn)
 		if err == nil {
 			return // holdOne went on with the rest
 		}
@@ -111,11 +112,10 @@ func (b *Batch) hold(i int) {
 	b.sendHeld()
 }
 
-func (b *Batch) holdOne(fd uintptr) bool {
+func (b *Batch) holdOne(fd uintptr) {
 	i := b.cur
 	b.ops = append(b.ops, ringSend{fd: int(fd), buf: b.chunk[i].frame, item: i})
 	b.hold(i + 1)
-	return true
 }
 
 // sendHeld sends the held sockets' frames in one submission; whatever the
