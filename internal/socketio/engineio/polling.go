@@ -52,6 +52,7 @@ func (c *Conn) admitPoll() (late, ok bool) {
 	closed, fire := c.expireLocked()
 	switch {
 	case closed && c.state != stateLingering, !closed && !c.state.onPolling():
+		// gone, or carried by a websocket: refused
 	case c.getWaiting:
 		fire = c.closeLocked(ReasonTransportError, closeAbort)
 	default:
