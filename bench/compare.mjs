@@ -4,8 +4,9 @@ import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 
 const runs = process.argv.slice(2).map((file) => {
-  const [server, clients] = basename(file, '.json').split('-');
-  return { server, clients: Number(clients), s: JSON.parse(readFileSync(file, 'utf8')) };
+  const name = basename(file, '.json');
+  const cut = name.lastIndexOf('-');
+  return { server: name.slice(0, cut), clients: Number(name.slice(cut + 1)), s: JSON.parse(readFileSync(file, 'utf8')) };
 });
 
 const metrics = [
@@ -18,20 +19,28 @@ const metrics = [
   ['deliveries/s', (s) => s.throughput_out_per_second],
 ];
 
+// Columns: node first, then each Go variant with its ratio to node (the goals are stated as
+// go/node: CPU ≤ 0.33, RSS ≤ 0.7).
+const order = (name) => (name === 'node' ? '' : name);
+const servers = [...new Set(runs.map((r) => r.server))].sort((a, b) => order(a).localeCompare(order(b)));
+const others = servers.filter((s) => s !== 'node');
 const fmt = (v) => (v === undefined || v === null ? '-' : Number.isInteger(v) ? String(v) : v.toFixed(2));
 const pad = (v, n) => String(v).padStart(n);
 const byClients = [...new Set(runs.map((r) => r.clients))].sort((a, b) => a - b);
-console.log(
-  ['clients', 'metric', 'node', 'go', 'node/go'].map((h, i) => (i < 2 ? h.padEnd(i ? 20 : 8) : pad(h, 10))).join(' '),
-);
+const header = ['clients'.padEnd(8), 'metric'.padEnd(20), ...servers.map((s) => pad(s, 10))];
+for (const s of others) header.push(pad(`${s}/node`, 14));
+console.log(header.join(' '));
 for (const clients of byClients) {
-  const node = runs.find((r) => r.clients === clients && r.server === 'node');
-  const go = runs.find((r) => r.clients === clients && r.server === 'go');
+  const run = (server) => runs.find((r) => r.clients === clients && r.server === server);
   for (const [name, get] of metrics) {
-    const a = node ? get(node.s) : undefined;
-    const b = go ? get(go.s) : undefined;
-    const ratio = a !== undefined && b ? (a / b).toFixed(2) : '-';
-    console.log([String(clients).padEnd(8), name.padEnd(20), pad(fmt(a), 10), pad(fmt(b), 10), pad(ratio, 10)].join(' '));
+    const vals = servers.map((s) => (run(s) ? get(run(s).s) : undefined));
+    const node = run('node') ? get(run('node').s) : undefined;
+    const row = [String(clients).padEnd(8), name.padEnd(20), ...vals.map((v) => pad(fmt(v), 10))];
+    for (const s of others) {
+      const v = run(s) ? get(run(s).s) : undefined;
+      row.push(pad(node && v !== undefined ? (v / node).toFixed(2) : '-', 14));
+    }
+    console.log(row.join(' '));
   }
 }
 for (const r of runs) {

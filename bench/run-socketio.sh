@@ -13,7 +13,8 @@
 #   DRAIN=15s               wait for late deliveries before counting them lost
 #   SOURCES=127.0.0.1       comma-separated source addresses for the load client
 #   OUT=<dir>               where the JSON results go (default: a new temp dir)
-#   SERVERS="node go"       which servers to run
+#   SERVERS="node go"       which servers to run; "go-write" is go-echo without io_uring
+#                           (one write(2) per delivery, the portable path)
 #   GO_ECHO_FLAGS=...       extra go-echo flags, e.g. "-cpuprofile /tmp/go.cpu" or "-pprof 127.0.0.1:6060"
 #   GO_ECHO_ENV=...         environment for go-echo only, e.g. "GOGC=50"
 set -euo pipefail
@@ -48,6 +49,7 @@ start_server() {
 	case $name in
 	node) node "$here/node-echo/server.mjs" 0 >"$log" 2>&1 & ;;
 	go) env ${GO_ECHO_ENV:-} "$bin/go-echo" -addr 127.0.0.1:0 ${GO_ECHO_FLAGS:-} >"$log" 2>&1 & ;;
+	go-write) env ${GO_ECHO_ENV:-} "$bin/go-echo" -addr 127.0.0.1:0 -no-io-uring ${GO_ECHO_FLAGS:-} >"$log" 2>&1 & ;;
 	*) echo "unknown server $name" >&2; exit 2 ;;
 	esac
 	server_pid=$!

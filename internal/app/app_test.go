@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -124,9 +125,30 @@ func TestRoutes(t *testing.T) {
 	}
 }
 
+// TestShutdownEndsOpenLongPoll stops a node while a long-poll is held open. The poll must
+// be answered with the Engine.IO close packet alone ("1": the reference server sends a
+// waiting poll exactly that when it closes the session, and the client then reconnects),
+// and the stop must not wait for the poll: http.Server.Shutdown would otherwise run into
+// ShutdownTimeout and Serve would return its error.
 func TestShutdownEndsOpenLongPoll(t *testing.T) {
-	base, stop := started(t, nil)
+	cfg := config.Default()
+	cfg.DatabaseURL = "sqlite://" + filepath.Join(t.TempDir(), "chat.db")
+	a, err := New(context.Background(), cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		a.Close()
+		t.Fatal(err)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	served := make(chan error, 1)
+	go func() { served <- a.Serve(ctx, ln) }()
+	base := "http://" + ln.Addr().String()
 	defer http.DefaultClient.CloseIdleConnections()
+
 	_, body := get(t, "GET", base+"/socket.io/?EIO=4&transport=polling", "")
 	var open struct {
 		SID string `json:"sid"`
@@ -134,28 +156,41 @@ func TestShutdownEndsOpenLongPoll(t *testing.T) {
 	if err := json.Unmarshal([]byte(strings.TrimPrefix(body, "0")), &open); err != nil || open.SID == "" {
 		t.Fatalf("handshake: got %q (%v)", body, err)
 	}
-	// A poll waits for data; the shutdown must end it rather than wait for it.
-	polled := make(chan string, 1)
+	type answer struct {
+		status int
+		body   string
+		err    error
+	}
+	polled := make(chan answer, 1)
 	go func() {
 		resp, err := http.Get(base + "/socket.io/?EIO=4&transport=polling&sid=" + open.SID)
 		if err != nil {
-			polled <- "error: " + err.Error()
+			polled <- answer{err: err}
 			return
 		}
-		b, _ := io.ReadAll(resp.Body)
+		b, err := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		polled <- string(b)
+		polled <- answer{status: resp.StatusCode, body: string(b), err: err}
 	}()
-	// Give the poll a chance to be parked (the result does not depend on it: an
-	// unparked poll meets a closed session and gets the same close packet or an error).
-	time.Sleep(100 * time.Millisecond)
-	// Were the poll left open, Shutdown would wait out ShutdownTimeout and fail.
-	if err := stop(); err != nil {
-		t.Fatalf("stop: %v", err)
+	// The server has nothing to send, so the poll stays open: wait until it is held.
+	deadline := time.Now().Add(10 * time.Second) // bounds a broken test only
+	for a.sio.Stats().LongPolls != 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("the poll was never held open")
+		}
+		time.Sleep(time.Millisecond)
+	}
+
+	stop()
+	if err := <-served; err != nil {
+		t.Fatalf("Serve: got %v, want a clean stop", err)
 	}
 	got := <-polled
-	if !strings.Contains(got, "1") && !strings.HasPrefix(got, "error") {
-		t.Fatalf("got poll answer %q, want the close packet", got)
+	if got.err != nil || got.status != http.StatusOK || got.body != "1" {
+		t.Fatalf("poll: got %d %q (%v), want 200 with the close packet \"1\"", got.status, got.body, got.err)
+	}
+	if n := a.sio.Stats().LongPolls; n != 0 {
+		t.Fatalf("got %d polls still held after the stop, want 0", n)
 	}
 }
 

@@ -16,8 +16,6 @@ type client struct {
 	t   transport
 	dec parser.Decoder // used by one message handler at a time
 
-	sendMu sync.Mutex // keeps one packet's frames together on the wire
-
 	mu        sync.Mutex
 	sockets   []*Socket // one per connected namespace; usually one
 	connected bool      // some namespace connected once
@@ -150,11 +148,11 @@ func (c *client) sendPacket(p *parser.Packet) error {
 	return c.send(encodeFrames(p))
 }
 
-func (c *client) send(f *frames) error {
-	c.sendMu.Lock()
-	defer c.sendMu.Unlock()
-	return c.t.send(f)
-}
+// send sends f; the transport keeps its frames together on the wire.
+func (c *client) send(f *frames) error { return c.t.send(f) }
+
+// sendVia sends f as part of a broadcast's fanout.
+func (c *client) sendVia(out fanout, f *frames) error { return out.send(c.t, f) }
 
 // onClose is called once the Engine.IO connection is gone.
 func (c *client) onClose(reason string) {

@@ -22,8 +22,24 @@ type engineServer struct{ *engineio.Server }
 
 func (e engineServer) Stats() TransportStats {
 	st := e.Server.Stats()
-	return TransportStats{Conns: st.Conns, PacketsOut: st.PacketsOut, SlowCuts: st.SlowCuts}
+	return TransportStats{Conns: st.Conns, PacketsOut: st.PacketsOut, SlowCuts: st.SlowCuts, LongPolls: st.LongPolls}
 }
+
+// newFanout gathers a broadcast's sends into one engineio.Batch.
+func (e engineServer) newFanout() fanout { return engineFanout{e.NewBatch()} }
+
+// engineFanout sends through an engineio.Batch.
+type engineFanout struct{ b *engineio.Batch }
+
+func (o engineFanout) send(t transport, f *frames) error {
+	et, ok := t.(engineTransport)
+	if !ok {
+		return t.send(f)
+	}
+	return o.b.Send(et.conn, f.framedAs(enginePackets).([]*engineio.Packet)...)
+}
+
+func (o engineFanout) flush() { o.b.Flush() }
 
 // engineTransport binds a client to an *engineio.Conn.
 type engineTransport struct{ conn *engineio.Conn }

@@ -119,8 +119,10 @@ func (n *Namespace) Deliver(p *parser.Packet, sids []string) {
 		}
 	}
 	n.mu.RUnlock()
+	out := n.srv.newFanout()
+	defer out.flush()
 	for _, s := range targets {
-		s.deliver(f)
+		s.deliver(out, f)
 	}
 }
 

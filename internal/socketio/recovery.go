@@ -163,8 +163,9 @@ func (s *Socket) restart() {
 	s.buffering.Store(false)
 }
 
-// deliver sends a broadcast's frames, or holds them while the socket catches up.
-func (s *Socket) deliver(f *frames) {
+// deliver sends a broadcast's frames through out, or holds them while the
+// socket catches up.
+func (s *Socket) deliver(out fanout, f *frames) {
 	if s.buffering.Load() {
 		s.mu.Lock()
 		if s.buffering.Load() {
@@ -175,7 +176,7 @@ func (s *Socket) deliver(f *frames) {
 		s.mu.Unlock()
 	}
 	// A failed send means that connection is being cut; the others go on.
-	_ = s.client.send(f)
+	_ = s.client.sendVia(out, f)
 }
 
 // catchUp sends the missed events, then the broadcasts held back meanwhile

@@ -54,6 +54,7 @@ type TransportStats struct {
 	Conns      int    // open Engine.IO connections
 	PacketsOut uint64 // packets queued for clients since start (one per delivered event)
 	SlowCuts   uint64 // connections cut because they fell behind
+	LongPolls  int    // polling requests held open, waiting for packets
 }
 
 // RoomCount is the number of rooms with a member on this server, over every namespace
@@ -68,6 +69,14 @@ func (s *Server) RoomCount() int {
 		}
 	}
 	return n
+}
+
+// newFanout starts one broadcast's sends.
+func (s *Server) newFanout() fanout {
+	if e, ok := s.eng.(interface{ newFanout() fanout }); ok {
+		return e.newFanout()
+	}
+	return directFanout{}
 }
 
 // Stats returns the transport's running totals.

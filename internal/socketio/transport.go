@@ -17,6 +17,19 @@ type transport interface {
 	remoteAddr() string
 }
 
+// fanout gathers the sends of one broadcast so that the transport can write
+// them together (engine.go: one system call for all of them); flush ends it.
+type fanout interface {
+	send(t transport, f *frames) error
+	flush()
+}
+
+// directFanout sends each packet on its own, for transports without batching.
+type directFanout struct{}
+
+func (directFanout) send(t transport, f *frames) error { return t.send(f) }
+func (directFanout) flush()                            {}
+
 // frames is one encoded packet: a text frame and its binary attachments. A
 // broadcast makes one frames value for all its recipients; the transport
 // builds its own framed form once and caches it here.

@@ -25,6 +25,18 @@ async function pollingSession(path) {
   return JSON.parse(body.substring(1)).sid;
 }
 
+// assertTurnedAway opens a websocket for a session that another websocket
+// has upgraded (or is upgrading): the suites expect it to be accepted (101,
+// so no error event) and then closed by the server.
+async function assertTurnedAway(url) {
+  const ws = new RawSocket(url);
+  const opened = await Promise.race([ws.opened.then(() => true), ws.closed.then(() => false)]);
+  const code = await ws.closed;
+  assert.equal(ws.errors.length, 0, `got ${ws.errors.join(", ")}, want no error`);
+  assert.ok(opened, "want the websocket accepted before it is closed");
+  assert.equal(code, 1005, "want a close frame without a status code");
+}
+
 function assertOpenPacket(body, upgrades) {
   assert.ok(body.startsWith("0"), `got ${body}, want an open packet`);
   const v = JSON.parse(body.substring(1));
@@ -230,13 +242,12 @@ describe("Engine.IO protocol (/engine.io/ echo)", () => {
       ws.close();
     });
 
-    it("refuses a second websocket on an upgraded session", async () => {
+    it("ignores a websocket with the same sid after the upgrade", async () => {
       const sid = await pollingSession("engine.io");
       const ws = new RawSocket(eioWS("engine.io", `EIO=4&transport=websocket&sid=${sid}`));
       await ws.send("2probe");
       await ws.send("5");
-      const ws2 = new RawSocket(eioWS("engine.io", `EIO=4&transport=websocket&sid=${sid}`));
-      await ws2.closed;
+      await assertTurnedAway(eioWS("engine.io", `EIO=4&transport=websocket&sid=${sid}`));
       await ws.send("4hello");
       let m;
       do m = await ws.next(); while (m === "2" || m === "3probe" || m === "6");
@@ -270,6 +281,27 @@ function assertConnectReply(data, prefix) {
 }
 
 describe("Socket.IO protocol (/socket.io/)", () => {
+  describe("upgrade", () => {
+    // The Socket.IO suite's version: the session has received its first ping
+    // over polling before the upgrade.
+    it("ignores a websocket with the same sid after the upgrade", async () => {
+      const sid = await pollingSession("socket.io");
+      const ping = await fetch(eio("socket.io", `EIO=4&transport=polling&sid=${sid}`));
+      assert.equal(ping.status, 200);
+      assert.equal(await ping.text(), "2");
+      const ws = new RawSocket(eioWS("socket.io", `EIO=4&transport=websocket&sid=${sid}`));
+      await ws.send("2probe");
+      await ws.send("5");
+      await assertTurnedAway(eioWS("socket.io", `EIO=4&transport=websocket&sid=${sid}`));
+      await ws.send("3"); // the pong the session is waiting for
+      await ws.send("40");
+      let m;
+      do m = await ws.next(); while (m === "2" || m === "3probe" || m === "6");
+      assertConnectReply(m, "40");
+      ws.close();
+    });
+  });
+
   describe("connect", () => {
     for (const [name, packet, prefix, auth] of [
       ["the main namespace", "40", "40", '42["auth",{}]'],

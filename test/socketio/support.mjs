@@ -51,20 +51,22 @@ export async function startServer(extraArgs = []) {
 }
 
 // RawSocket is a WebSocket whose messages are read in order with next():
-// text as strings, binary as Uint8Array.
+// text as strings, binary as Uint8Array. closed resolves to the close code;
+// errors collects the errors (an HTTP answer other than 101 is one).
 export class RawSocket {
   constructor(url) {
     this.ws = new WebSocket(url);
     this.queue = [];
     this.waiters = [];
-    this.ws.on("error", () => {});
+    this.errors = [];
+    this.ws.on("error", (err) => this.errors.push(err));
     this.ws.on("message", (data, isBinary) => {
       const msg = isBinary ? new Uint8Array(data) : data.toString();
       const w = this.waiters.shift();
       if (w) w(msg);
       else this.queue.push(msg);
     });
-    this.closed = new Promise((resolve) => this.ws.on("close", resolve));
+    this.closed = new Promise((resolve) => this.ws.on("close", (code) => resolve(code)));
     this.opened = new Promise((resolve) => this.ws.on("open", resolve));
   }
 

@@ -2,7 +2,7 @@
 // internal/socketio: a client joins room "r<k>" given as the handshake query parameter "room";
 // event "bcast" with one argument is broadcast to the whole room (sender included) and acked.
 //
-// Usage: go-echo [-addr 127.0.0.1:8091] [-cpuprofile file] [-memprofile file] [-pprof 127.0.0.1:0]
+// Usage: go-echo [-addr 127.0.0.1:8091] [-cpuprofile file] [-memprofile file] [-pprof 127.0.0.1:0] [-no-io-uring]
 // (port 0 picks a free one). Prints "listening <port>" on stdout once ready; stops on
 // SIGINT/SIGTERM. -cpuprofile covers the whole run; -memprofile is the heap at shutdown; -pprof
 // serves net/http/pprof on its own listener (printed as "pprof <port>" on stderr) for heap
@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"colachat/internal/socketio"
+	"colachat/internal/socketio/engineio"
 )
 
 func main() {
@@ -40,6 +41,7 @@ func run() error {
 	memProfile := flag.String("memprofile", "", "write a heap profile at shutdown to this file")
 	pprofAddr := flag.String("pprof", "", "serve net/http/pprof on this address")
 	memRate := flag.Int("memprofilerate", 0, "runtime.MemProfileRate (1 records every allocation); 0 keeps the default")
+	noIOURing := flag.Bool("no-io-uring", false, "write each delivery with its own system call even where io_uring works")
 	flag.Parse()
 	if *memRate > 0 {
 		runtime.MemProfileRate = *memRate
@@ -83,7 +85,7 @@ func run() error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	io := socketio.NewServer(socketio.Options{})
+	io := socketio.NewServer(socketio.Options{Engine: engineio.Options{DisableIOURing: *noIOURing}})
 	nsp := io.Of("/")
 	nsp.OnConnection(func(s *socketio.Socket) {
 		room := s.Handshake().Query.Get("room")

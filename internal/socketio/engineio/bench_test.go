@@ -63,7 +63,8 @@ func TestBenchServerProcess(t *testing.T) {
 			_ = f.Close()
 		}()
 	}
-	srv := NewServer(Options{PingInterval: time.Hour, PingTimeout: time.Hour, QueueLimit: 1 << 16})
+	srv := NewServer(Options{PingInterval: time.Hour, PingTimeout: time.Hour, QueueLimit: 1 << 16,
+		DisableIOURing: os.Getenv("ENGINEIO_BENCH_NO_IO_URING") == "1"})
 	var mu sync.Mutex
 	var conns []*Conn
 	srv.OnConnection(func(c *Conn) {
@@ -89,14 +90,33 @@ func TestBenchServerProcess(t *testing.T) {
 			Goroutines: int64(runtime.NumGoroutine()), CPU: cpuTime(), Conns: int64(srv.Count()),
 		})
 	})
+	// /broadcast?n=N sends N packets to every connection; with room=R and
+	// from=F, packet i goes to the R connections of room F+i instead (rooms
+	// are consecutive runs of R connections), through a Batch when batch=1.
 	mux.HandleFunc("GET /broadcast", func(w http.ResponseWriter, r *http.Request) {
-		n, _ := strconv.Atoi(r.URL.Query().Get("n"))
+		q := r.URL.Query()
+		n, _ := strconv.Atoi(q.Get("n"))
+		room, _ := strconv.Atoi(q.Get("room"))
+		from, _ := strconv.Atoi(q.Get("from"))
 		data := []byte(strings.Repeat("m", 100))
 		mu.Lock()
-		targets := conns
+		all := conns
 		mu.Unlock()
-		for range n {
+		for i := range n {
+			targets := all
+			if room > 0 {
+				lo := ((from + i) * room) % len(all)
+				targets = all[lo:min(lo+room, len(all))]
+			}
 			p := NewMessage(data, false)
+			if q.Get("batch") == "1" {
+				b := srv.NewBatch()
+				for _, c := range targets {
+					_ = b.Send(c, p)
+				}
+				b.Flush()
+				continue
+			}
 			for _, c := range targets {
 				_ = c.Send(p)
 			}
@@ -146,10 +166,10 @@ type benchServer struct {
 	stdin io.WriteCloser
 }
 
-func startBenchServer(b *testing.B) *benchServer {
+func startBenchServer(b *testing.B, env ...string) *benchServer {
 	b.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestBenchServerProcess$", "-test.v=false")
-	cmd.Env = append(os.Environ(), benchServerEnv+"=1")
+	cmd.Env = append(append(os.Environ(), benchServerEnv+"=1"), env...)
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -336,5 +356,56 @@ func countFrames(nc net.Conn, n *atomic.Int64) {
 			return
 		}
 		n.Add(1)
+	}
+}
+
+// BenchmarkBroadcastRoom sends to rooms of 20 connections, one room after
+// another, as a chat's broadcasts do: each Conn.Send on its own (one write(2)
+// per delivery), or one Batch per room with and without io_uring.
+// server-ns/delivery is the server process's CPU.
+func BenchmarkBroadcastRoom(b *testing.B) {
+	const room, perRequest = 20, 5
+	for _, mode := range []struct {
+		name, query string
+		env         []string
+	}{
+		{"send", "", nil},
+		{"batch-write", "&batch=1", []string{"ENGINEIO_BENCH_NO_IO_URING=1"}},
+		{"batch-io_uring", "&batch=1", nil},
+	} {
+		b.Run(mode.name, func(b *testing.B) {
+			n := benchConns(b)
+			s := startBenchServer(b, mode.env...)
+			var received atomic.Int64
+			var wg sync.WaitGroup
+			conns := make([]net.Conn, 0, n)
+			for range n {
+				nc := s.dialRaw()
+				conns = append(conns, nc)
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					countFrames(nc, &received)
+				}()
+			}
+			s.waitConns(n)
+			before := s.stats()
+			var sent int64
+			from := 0
+			for b.Loop() {
+				s.get(fmt.Sprintf("/broadcast?n=%d&room=%d&from=%d%s", perRequest, room, from, mode.query))
+				from += perRequest
+				sent += room * perRequest
+				for received.Load() < sent {
+					time.Sleep(50 * time.Microsecond)
+				}
+			}
+			after := s.stats()
+			b.ReportMetric(float64(after.CPU-before.CPU)/float64(sent), "server-ns/delivery")
+			for _, c := range conns {
+				_ = c.Close()
+			}
+			wg.Wait()
+		})
 	}
 }

@@ -1,6 +1,7 @@
 package engineio
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -27,6 +28,55 @@ var (
 	closePacket = newControl(typeClose, "")
 )
 
+// connState is where a session is in its life. It changes only under
+// Conn.mu, along these transitions:
+//
+//	statePolling   → stateProbing    a websocket asks to take the session over (upgrade)
+//	stateProbing   → stateProbed     the websocket sent "2probe" and got "3probe"
+//	stateProbing,
+//	stateProbed    → statePolling    the probe failed or timed out: polling goes on
+//	stateProbed    → stateWebSocket  the websocket sent "5": it carries the session from now on
+//	statePolling,
+//	stateProbing,
+//	stateProbed    → stateLingering  Close while no GET is waiting: the next GET takes the rest
+//	stateLingering → stateClosed     that GET came, or the wait for it ran out
+//	any other      → stateClosed     the session ended
+//
+// A session opened on a websocket starts in stateWebSocket, one opened by a
+// polling handshake in statePolling.
+type connState uint8
+
+const (
+	statePolling connState = iota
+	stateProbing
+	stateProbed
+	stateWebSocket
+	stateLingering
+	stateClosed
+)
+
+// closed reports whether the session has ended: nothing is queued or
+// delivered any more (a lingering session only hands out what it held).
+func (s connState) closed() bool { return s >= stateLingering }
+
+// onPolling reports whether polling requests carry the session.
+func (s connState) onPolling() bool { return s <= stateProbed }
+
+// callbackPhase orders the application's callbacks: OnClose runs once, after
+// any running OnMessage call, and no OnMessage call starts after it.
+//
+//	callbacksIdle        → callbacksDispatching  an OnMessage call starts
+//	callbacksDispatching → callbacksIdle         it returns, the session still open
+//	callbacksDispatching → callbacksDone         it returns, the session closed meanwhile: OnClose runs
+//	callbacksIdle        → callbacksDone         the session closes: OnClose runs
+type callbackPhase uint8
+
+const (
+	callbacksIdle callbackPhase = iota
+	callbacksDispatching
+	callbacksDone
+)
+
 // Conn is one Engine.IO session. Its methods are safe for concurrent use.
 type Conn struct {
 	srv *Server
@@ -37,44 +87,44 @@ type Conn struct {
 	// websocket reader, so OnMessage sees messages one at a time, in order.
 	readMu sync.Mutex
 
-	mu         sync.Mutex
-	onMessage  func(data []byte, binary bool)
-	onClose    func(reason string)
-	ws         net.Conn // the active websocket; nil while polling
-	queue      []*Packet
+	mu        sync.Mutex
+	state     connState
+	callbacks callbackPhase
+	reason    string // why the session closed
+	onMessage func(data []byte, binary bool)
+	onClose   func(reason string)
+	queue     []*Packet // packets waiting for the transport
+
+	// the websocket (stateWebSocket)
+	ws         net.Conn
 	raw        syscall.RawConn // ws's socket, for non-blocking inline writes; nil under TLS
 	partial    []byte          // unwritten tail of a frame written inline in part
 	writing    bool            // a writer goroutine is draining queue to ws
 	finalFrame []byte          // close frame the writer sends after the queue, then it closes ws
 
-	closed      bool
-	reason      string
-	byClient    bool // the client sent "1": a pending poll is answered with noop
-	dispatching bool // OnMessage is running; OnClose waits for it to return
-	closeFired  bool
-
-	pollWake    chan struct{} // polling only: wakes the pending GET
-	polling     bool          // a GET is waiting
+	// long-polling (statePolling to stateProbed, and stateLingering)
+	pollWake    chan struct{} // wakes the waiting GET; nil on a session opened on a websocket
+	getWaiting  bool          // a GET is waiting for packets
+	postReading bool          // a POST is being read and handled
 	pollStarted chan struct{} // closed when a GET starts; set by a client close awaiting one
-	posting     bool          // a POST is being handled
-	upgrading   bool          // a websocket is probing this session
-	probed      bool          // the probe answered: polling GETs return at once
-	probedAt    time.Time
-	probeConn   net.Conn
+	lingerTimer *time.Timer   // ends stateLingering
+
+	// the upgrade (stateProbing, stateProbed)
+	probeConn net.Conn
+	probedAt  time.Time
 
 	heartbeat    *time.Timer
 	heartbeatDue time.Time
 	awaitingPong bool
-
-	// lingering: closed by the server while polling with no GET waiting;
-	// the session stays reachable until the next GET takes the queued
-	// packets and the close packet, or lingerTimer gives up.
-	lingering   bool
-	lingerTimer *time.Timer
 }
 
-func newConn(s *Server, r *http.Request) *Conn {
-	return &Conn{srv: s, id: newSessionID(), hs: keepHandshake(r)}
+// newConn returns a session in state, not yet registered.
+func newConn(s *Server, r *http.Request, state connState) *Conn {
+	c := &Conn{srv: s, id: newSessionID(), hs: keepHandshake(r), state: state}
+	if state == statePolling {
+		c.pollWake = make(chan struct{}, 1)
+	}
+	return c
 }
 
 // ID returns the session id (the "sid").
@@ -125,9 +175,13 @@ func (c *Conn) Send(p *Packet) error { return c.SendMany(p) }
 // SendMany queues ps back to back with no other packet between them (a
 // Socket.IO event with binary attachments needs that), all or none, with
 // the same rules as Send.
-func (c *Conn) SendMany(ps ...*Packet) error {
+func (c *Conn) SendMany(ps ...*Packet) error { return c.sendMany(ps, nil) }
+
+// sendMany queues ps; with a batch, a packet that could be written to the
+// idle socket at once is left to the batch's Flush instead.
+func (c *Conn) sendMany(ps []*Packet, b *Batch) error {
 	c.mu.Lock()
-	if c.closed {
+	if c.state.closed() {
 		c.mu.Unlock()
 		return ErrClosed
 	}
@@ -139,6 +193,11 @@ func (c *Conn) SendMany(ps ...*Packet) error {
 		return ErrSlowConsumer
 	}
 	c.srv.queued.Add(uint64(len(ps)))
+	if b != nil && len(ps) == 1 && len(c.queue) == 0 && c.canWriteInlineLocked() {
+		b.add(c, ps[0].frame)
+		c.mu.Unlock()
+		return nil
+	}
 	c.queue = append(c.queue, ps...)
 	c.kickLocked()
 	c.mu.Unlock()
@@ -162,10 +221,10 @@ func (c *Conn) kickLocked() {
 		c.wakePollLocked()
 		return
 	}
-	if c.writing || (len(c.queue) == 0 && c.finalFrame == nil) {
+	if c.writing || (len(c.queue) == 0 && c.partial == nil && c.finalFrame == nil) {
 		return
 	}
-	if c.raw != nil && c.finalFrame == nil && c.partial == nil && len(c.queue) == 1 && c.writeInlineLocked() {
+	if len(c.queue) == 1 && c.canWriteInlineLocked() && c.writeInlineLocked() {
 		return
 	}
 	c.writing = true
@@ -174,6 +233,13 @@ func (c *Conn) kickLocked() {
 		c.writing = false
 		_ = c.ws.Close()
 	}
+}
+
+// canWriteInlineLocked reports whether the next frame may be written
+// straight to the socket: a plain socket nobody else is writing to, with
+// nothing left over from an earlier frame.
+func (c *Conn) canWriteInlineLocked() bool {
+	return c.raw != nil && !c.writing && c.finalFrame == nil && c.partial == nil
 }
 
 // writeInlineLocked tries to write the one queued frame straight to the
@@ -185,17 +251,53 @@ func (c *Conn) writeInlineLocked() bool {
 	frame := c.queue[0].frame
 	c.queue[0] = nil
 	c.queue = c.queue[:0]
+	n, err := c.writeRaw(frame)
+	if err == nil && n == len(frame) {
+		return true
+	}
+	c.partial = frame[n:]
+	return false
+}
+
+// writeRaw writes frame to the socket with one non-blocking write and
+// returns how much went out.
+func (c *Conn) writeRaw(frame []byte) (int, error) {
 	op := c.srv.rawOps.Get().(*rawOp)
 	op.buf = frame
 	err := c.raw.Write(op.write)
 	n, werr := max(op.n, 0), op.err
 	op.reset()
 	c.srv.rawOps.Put(op)
-	if err == nil && werr == nil && n == len(frame) {
-		return true
+	if err == nil {
+		err = werr
 	}
-	c.partial = frame[n:]
-	return false
+	return n, err
+}
+
+// finishBatchedWrite takes the socket back from a Batch that wrote n bytes
+// of frame, and hands what is left (the rest of frame, packets queued
+// meanwhile, a close frame) to the usual paths.
+func (c *Conn) finishBatchedWrite(frame []byte, n int, err error) {
+	c.mu.Lock()
+	c.writing = false
+	if n < len(frame) {
+		switch {
+		case c.state.closed() && c.finalFrame == nil:
+			// cut meanwhile: nothing more goes out
+		case err == nil || errors.Is(err, syscall.EAGAIN):
+			c.partial = frame[n:] // the socket is full: the writer finishes it
+		default: // as the writer does on an error
+			c.finalFrame = nil
+			fire := c.closeLocked(ReasonTransportError, closeAbort)
+			nc := c.ws
+			c.mu.Unlock()
+			_ = nc.Close()
+			c.finishClose(fire)
+			return
+		}
+	}
+	c.kickLocked()
+	c.mu.Unlock()
 }
 
 // rawOp carries one non-blocking read or write through syscall.RawConn.
@@ -247,14 +349,15 @@ func (c *Conn) closeWith(reason string, code uint16) {
 // down. It reports whether the caller must run the OnClose handler (it is
 // not when a message dispatch is running: that dispatch runs it).
 func (c *Conn) closeLocked(reason string, code uint16) (fireOnClose bool) {
-	if c.closed {
+	if c.state.closed() {
 		return false
 	}
-	c.closed = true
+	wasPolling := c.state.onPolling()
 	c.reason = reason
-	if reason == ReasonForcedClose && c.ws == nil && c.pollWake != nil && !c.polling {
+	if reason == ReasonForcedClose && wasPolling && !c.getWaiting {
 		c.lingerLocked()
 	} else {
+		c.state = stateClosed
 		c.srv.unregister(c)
 	}
 	if c.heartbeat != nil {
@@ -263,23 +366,22 @@ func (c *Conn) closeLocked(reason string, code uint16) (fireOnClose bool) {
 	if c.probeConn != nil {
 		_ = c.probeConn.Close()
 	}
-	if c.ws != nil {
-		if code == closeAbort {
-			c.queue = nil
-			c.partial = nil
-			_ = c.ws.Close()
-		} else {
-			_ = c.ws.SetWriteDeadline(gracefulDeadline())
-			c.finalFrame = closeFrame(code)
-			c.kickLocked()
-		}
-	} else {
+	switch {
+	case wasPolling:
 		c.wakePollLocked()
+	case code == closeAbort:
+		c.queue = nil
+		c.partial = nil
+		_ = c.ws.Close()
+	default:
+		_ = c.ws.SetWriteDeadline(gracefulDeadline())
+		c.finalFrame = closeFrame(code)
+		c.kickLocked()
 	}
-	if c.dispatching || c.closeFired {
-		return false
+	if c.callbacks != callbacksIdle {
+		return false // a running OnMessage runs OnClose when it returns, or it ran
 	}
-	c.closeFired = true
+	c.callbacks = callbacksDone
 	return true
 }
 
@@ -290,7 +392,7 @@ func (c *Conn) closeLocked(reason string, code uint16) (fireOnClose bool) {
 // client would report a transport error. The wait is bounded by
 // PingTimeout, the time a live client is given to answer anyway.
 func (c *Conn) lingerLocked() {
-	c.lingering = true
+	c.state = stateLingering
 	c.lingerTimer = time.AfterFunc(c.srv.lingerWait(), c.endLinger)
 }
 
@@ -298,14 +400,15 @@ func (c *Conn) lingerLocked() {
 func (c *Conn) endLinger() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.lingering {
+	if c.state == stateLingering {
 		c.stopLingerLocked()
 		c.queue = nil
 	}
 }
 
+// stopLingerLocked ends stateLingering: the session is gone.
 func (c *Conn) stopLingerLocked() {
-	c.lingering = false
+	c.state = stateClosed
 	c.lingerTimer.Stop()
 	c.srv.unregister(c)
 }
@@ -339,7 +442,7 @@ func (c *Conn) cutNetwork() {
 func (c *Conn) isClosed() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.closed
+	return c.state.closed()
 }
 
 // handlePacket acts on one decoded client packet. The caller holds readMu.
@@ -351,13 +454,7 @@ func (c *Conn) handlePacket(typ byte, data []byte, binary bool) {
 		c.pong()
 	case typeClose:
 		c.awaitPollForClose()
-		c.mu.Lock()
-		if !c.closed {
-			c.byClient = true
-		}
-		fire := c.closeLocked(ReasonTransportClose, closeNormal)
-		c.mu.Unlock()
-		c.finishClose(fire)
+		c.closeWith(ReasonTransportClose, closeNormal)
 	case typePing:
 		// protocol v4: only the server pings ("invalid heartbeat direction")
 		c.closeWith(ReasonTransportError, closeNormal)
@@ -371,7 +468,7 @@ func (c *Conn) handlePacket(typ byte, data []byte, binary bool) {
 // with a noop rather than an unknown-session error.
 func (c *Conn) awaitPollForClose() {
 	c.mu.Lock()
-	if c.closed || c.ws != nil || c.pollWake == nil || c.polling {
+	if !c.state.onPolling() || c.getWaiting {
 		c.mu.Unlock()
 		return
 	}
@@ -395,12 +492,12 @@ func (c *Conn) awaitPollForClose() {
 // afterwards if the session was closed meanwhile.
 func (c *Conn) dispatch(data []byte, binary bool) {
 	c.mu.Lock()
-	if c.closed {
+	if c.state.closed() {
 		c.mu.Unlock()
 		return
 	}
 	fn := c.onMessage
-	c.dispatching = true
+	c.callbacks = callbacksDispatching
 	c.mu.Unlock()
 
 	if fn != nil {
@@ -408,10 +505,11 @@ func (c *Conn) dispatch(data []byte, binary bool) {
 	}
 
 	c.mu.Lock()
-	c.dispatching = false
-	fire := c.closed && !c.closeFired
+	fire := c.state.closed()
 	if fire {
-		c.closeFired = true
+		c.callbacks = callbacksDone
+	} else {
+		c.callbacks = callbacksIdle
 	}
 	c.mu.Unlock()
 	c.finishClose(fire)
@@ -435,7 +533,7 @@ func (c *Conn) startHeartbeat() {
 	interval := c.srv.opts.PingInterval
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.closed {
+	if c.state.closed() {
 		return
 	}
 	c.heartbeatDue = time.Now().Add(interval)
@@ -450,7 +548,7 @@ func (c *Conn) beat() {
 	}
 	defer c.srv.tasks.exit()
 	c.mu.Lock()
-	if c.closed {
+	if c.state.closed() {
 		c.mu.Unlock()
 		return
 	}
@@ -492,17 +590,17 @@ func (c *Conn) beat() {
 // reference would have timed out. It reports whether the session is closed;
 // the caller runs finishClose(fire).
 func (c *Conn) expireLocked() (closed, fire bool) {
-	if !c.closed && c.awaitingPong && time.Now().After(c.heartbeatDue) {
+	if !c.state.closed() && c.awaitingPong && time.Now().After(c.heartbeatDue) {
 		fire = c.closeLocked(ReasonPingTimeout, closeNormal)
 	}
-	return c.closed, fire
+	return c.state.closed(), fire
 }
 
 // pong records the client's answer and schedules the next ping.
 func (c *Conn) pong() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.closed || !c.awaitingPong {
+	if c.state.closed() || !c.awaitingPong {
 		return
 	}
 	interval := c.srv.opts.PingInterval

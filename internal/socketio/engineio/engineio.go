@@ -18,7 +18,8 @@
 // It is built for many idle connections: a websocket connection costs one
 // parked reading goroutine (2 KB of stack) and about 3 KB of heap; writes go
 // straight to the socket when it has room, a writer goroutine runs only
-// while a backlog exists, and heartbeats run on runtime timers.
+// while a backlog exists, and heartbeats run on runtime timers. A Batch
+// writes one fan-out to many sockets in one io_uring submission on Linux.
 package engineio
 
 import (
@@ -79,14 +80,15 @@ type Options struct {
 	PingTimeout  time.Duration // default 20s
 	MaxPayload   int           // bytes per POST body or websocket message; default 1,000,000
 	Transports   []string      // default {"polling", "websocket"}
-	// Upgrades from polling to websocket are allowed by default. Since a
-	// bool's zero value is false, DisableUpgrades turns them off;
-	// AllowUpgrades is accepted for the documented API but has no effect.
-	AllowUpgrades   bool
+	// DisableUpgrades turns off upgrades from polling to websocket, which
+	// are allowed by default.
 	DisableUpgrades bool
 	CORS            CORSOptions
 	QueueLimit      int // queued outgoing packets per connection; default 1024
-	Logger          *slog.Logger
+	// DisableIOURing makes a Batch write each socket with its own system
+	// call even where io_uring works (Linux 5.18 and later, not refused).
+	DisableIOURing bool
+	Logger         *slog.Logger
 }
 
 func (o Options) withDefaults() Options {

@@ -184,7 +184,7 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 func (c *Conn) pollPending() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.polling
+	return c.getWaiting
 }
 
 // wsClient is a minimal websocket client over a real connection.

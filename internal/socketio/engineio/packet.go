@@ -111,6 +111,9 @@ func putFrameHeader(dst []byte, opcode byte, n int) {
 	}
 }
 
+// emptyCloseFrame is a websocket close frame without a status code.
+var emptyCloseFrame = []byte{finBit | opClose, 0}
+
 // closeFrame returns a websocket close frame with a status code.
 func closeFrame(code uint16) []byte {
 	f := make([]byte, 4)

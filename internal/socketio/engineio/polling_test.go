@@ -490,7 +490,7 @@ func TestPollingConcurrentPostClosesSession(t *testing.T) {
 	waitUntil(t, "the first POST to be read", func() bool {
 		c.mu.Lock()
 		defer c.mu.Unlock()
-		return c.posting
+		return c.postReading
 	})
 	if status, _ := h.post(open.SID, "4second"); status != http.StatusBadRequest {
 		t.Errorf("second POST: got status %d, want 400", status)

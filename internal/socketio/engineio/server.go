@@ -22,6 +22,8 @@ type Server struct {
 	onConnection func(c *Conn)
 	readBufs     sync.Pool // *[]byte of smallReadBufferSize for websocket frames
 	rawOps       sync.Pool // *rawOp
+	batches      sync.Pool // *Batch
+	rings        ringPool
 	handlers     handlerPool
 	tasks        tasks
 	// the reference's 100 ms check interval; tests stretch them
@@ -31,6 +33,7 @@ type Server struct {
 	lingerTimeout time.Duration
 
 	queued, cut atomic.Uint64 // packets queued for clients; slow consumers cut
+	longPolls   atomic.Int64  // GETs waiting for packets now
 
 	mu     sync.Mutex
 	conns  map[string]*Conn
@@ -42,11 +45,12 @@ type Stats struct {
 	Conns      int    // open connections
 	PacketsOut uint64 // message packets queued for clients since start
 	SlowCuts   uint64 // connections cut because their queue was full
+	LongPolls  int    // polling GETs being held open, waiting for packets
 }
 
 // Stats returns the server's running totals.
 func (s *Server) Stats() Stats {
-	return Stats{Conns: s.Count(), PacketsOut: s.queued.Load(), SlowCuts: s.cut.Load()}
+	return Stats{Conns: s.Count(), PacketsOut: s.queued.Load(), SlowCuts: s.cut.Load(), LongPolls: int(s.longPolls.Load())}
 }
 
 // NewServer returns a Server; opts zero values take their defaults.
@@ -62,6 +66,7 @@ func NewServer(opts Options) *Server {
 		return &b
 	}
 	s.rawOps.New = newRawOp
+	s.batches.New = func() any { return newBatch(s) }
 	s.handlers.init(&s.tasks)
 	return s
 }
@@ -96,6 +101,7 @@ func (s *Server) Close(ctx context.Context) error {
 		c.endLinger() // no more GETs will be served
 	}
 	s.handlers.stop()
+	defer s.rings.close()
 	idle := s.tasks.idleChan()
 	select {
 	case <-idle:
@@ -217,8 +223,7 @@ func (s *Server) accept(c *Conn) bool {
 }
 
 func (s *Server) handshakePolling(w http.ResponseWriter, r *http.Request) {
-	c := newConn(s, r)
-	c.pollWake = make(chan struct{}, 1)
+	c := newConn(s, r, statePolling)
 	open := s.openPacket(c.id, s.opts.upgradesAllowed())
 	if !s.accept(c) {
 		http.Error(w, "server shutting down", http.StatusServiceUnavailable)

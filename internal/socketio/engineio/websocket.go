@@ -51,7 +51,7 @@ func (s *Server) handshakeWebSocket(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	c := newConn(s, r)
+	c := newConn(s, r, stateWebSocket)
 	c.setWebSocketLocked(nc) // c is not shared yet
 	if _, err := nc.Write(s.openPacket(c.id, false).frame); err != nil {
 		_ = nc.Close()
@@ -70,22 +70,30 @@ func (s *Server) handshakeWebSocket(w http.ResponseWriter, r *http.Request) {
 // upgrade takes a websocket for a polling session and runs the probe.
 func (s *Server) upgrade(w http.ResponseWriter, r *http.Request, c *Conn) {
 	c.mu.Lock()
-	if c.closed || c.ws != nil || c.upgrading || !s.opts.upgradesAllowed() {
-		c.mu.Unlock()
+	state := c.state
+	if state == statePolling && s.opts.upgradesAllowed() {
+		c.state = stateProbing
+	}
+	c.mu.Unlock()
+	switch {
+	case !s.opts.upgradesAllowed() || state.closed():
 		writeError(w, errBadRequest)
 		return
+	case state != statePolling:
+		s.turnAway(w, r) // a websocket is probing the session, or carries it
+		return
 	}
-	c.upgrading = true
-	c.mu.Unlock()
 
 	nc, rd, ok := s.acceptWebSocket(w, r)
 	c.mu.Lock()
-	if ok && c.closed {
+	if ok && c.state.closed() {
 		_ = nc.Close()
 		ok = false
 	}
 	if !ok {
-		c.upgrading = false
+		if c.state == stateProbing {
+			c.state = statePolling
+		}
 		c.mu.Unlock()
 		return
 	}
@@ -97,6 +105,27 @@ func (s *Server) upgrade(w http.ResponseWriter, r *http.Request, c *Conn) {
 	if !s.tasks.goTask(func() { c.probe(nc, fr) }) {
 		c.abandonUpgrade(nc)
 	}
+}
+
+// turnAway accepts a websocket for a session that another websocket is
+// upgrading or has upgraded, and closes it at once, leaving the session
+// alone. The reference server does the same (the HTTP answer is 101, then a
+// close frame without a code), and clients and the official test suites
+// expect a close there, not an HTTP error.
+func (s *Server) turnAway(w http.ResponseWriter, r *http.Request) {
+	nc, _, ok := s.acceptWebSocket(w, r)
+	if !ok {
+		return
+	}
+	defer nc.Close()
+	_ = nc.SetDeadline(gracefulDeadline())
+	if _, err := nc.Write(emptyCloseFrame); err != nil {
+		return
+	}
+	// Wait for the client's close frame (or its end) before closing, so that
+	// unread bytes do not turn the close into a reset.
+	var buf [64]byte
+	_, _ = nc.Read(buf[:])
 }
 
 // probe answers "2probe" with "3probe" and switches the session to the
@@ -119,9 +148,11 @@ func (c *Conn) probe(nc net.Conn, fr *frameReader) {
 		}
 		if text == "2probe" {
 			c.mu.Lock()
-			c.probed = true
-			c.probedAt = time.Now()
-			c.wakePollLocked()
+			if c.state == stateProbing {
+				c.state = stateProbed
+				c.probedAt = time.Now()
+				c.wakePollLocked() // a waiting GET answers at once, so the client can send "5"
+			}
 			c.mu.Unlock()
 			if _, err := nc.Write(probePacket.frame); err != nil {
 				c.abandonUpgrade(nc)
@@ -130,15 +161,13 @@ func (c *Conn) probe(nc net.Conn, fr *frameReader) {
 			continue
 		}
 		c.mu.Lock()
-		if c.closed || !c.probed {
+		if c.state != stateProbed {
 			c.mu.Unlock()
 			c.abandonUpgrade(nc)
 			return
 		}
 		c.setWebSocketLocked(nc)
 		c.probeConn = nil
-		c.upgrading = false
-		c.probed = false
 		c.wakePollLocked()
 		c.kickLocked()
 		c.mu.Unlock()
@@ -153,6 +182,7 @@ func (c *Conn) probe(nc net.Conn, fr *frameReader) {
 
 // setWebSocketLocked makes nc the session's transport.
 func (c *Conn) setWebSocketLocked(nc net.Conn) {
+	c.state = stateWebSocket
 	c.ws = nc
 	if sc, ok := nc.(syscall.Conn); ok {
 		if raw, err := sc.SyscallConn(); err == nil {
@@ -166,8 +196,9 @@ func (c *Conn) abandonUpgrade(nc net.Conn) {
 	c.mu.Lock()
 	if c.probeConn == nc {
 		c.probeConn = nil
-		c.upgrading = false
-		c.probed = false
+		if c.state == stateProbing || c.state == stateProbed {
+			c.state = statePolling
+		}
 	}
 	c.mu.Unlock()
 }
@@ -248,7 +279,7 @@ func (c *Conn) handleFrame(m message) {
 	case ws.OpPing:
 		pong := newPacket(byte(ws.OpPong), 0, m.payload, true)
 		c.mu.Lock()
-		if !c.closed {
+		if !c.state.closed() {
 			c.enqueueLocked(pong)
 		}
 		c.mu.Unlock()

@@ -329,8 +329,9 @@ func TestUpgrade(t *testing.T) {
 	if status, _ := h.post(open.SID, "4x"); status != http.StatusBadRequest {
 		t.Errorf("POST after upgrade: got status %d, want 400", status)
 	}
-	if _, err := h.dial("EIO=4&transport=websocket&sid=" + open.SID); err == nil {
-		t.Errorf("second websocket for an upgraded session: got accepted, want refused")
+	// a second websocket for the session is accepted, then closed without a code
+	if second := h.mustDial("EIO=4&transport=websocket&sid=" + open.SID); second.readClose() != 1005 {
+		t.Errorf("second websocket for an upgraded session: want a close frame without a code")
 	}
 	c.sendText("4still")
 	if got := c.readText(); got != "4still" {
@@ -367,7 +368,7 @@ func TestFailedUpgradeKeepsPolling(t *testing.T) {
 	waitUntil(t, "the upgrade to be abandoned", func() bool {
 		conn.mu.Lock()
 		defer conn.mu.Unlock()
-		return !conn.upgrading
+		return conn.state == statePolling
 	})
 	if status, _ := h.post(open.SID, "4poll"); status != http.StatusOK {
 		t.Fatalf("POST: got status %d, want 200", status)
@@ -610,5 +611,27 @@ func TestWebSocketStalledFrameBlocksOnlyItsConn(t *testing.T) {
 	}
 	if got := stalled.readText(); got != "4late" {
 		t.Errorf("stalled connection: got %q, want 4late", got)
+	}
+}
+
+func TestSecondWebSocketDuringUpgradeIsTurnedAway(t *testing.T) {
+	h := newHarness(t, Options{}, echo)
+	open, conn := h.openPolling()
+	first := h.mustDial("EIO=4&transport=websocket&sid=" + open.SID)
+	first.sendText("2probe")
+	if got := first.readText(); got != "3probe" {
+		t.Fatalf("got %q, want 3probe", got)
+	}
+	second := h.mustDial("EIO=4&transport=websocket&sid=" + open.SID)
+	if code := second.readClose(); code != 1005 {
+		t.Errorf("second websocket: got close code %d, want a close frame without a code (1005)", code)
+	}
+	first.sendText("5")
+	first.sendText("4hello")
+	if got := first.readText(); got != "4hello" {
+		t.Errorf("first websocket after the upgrade: got %q, want 4hello", got)
+	}
+	if tr := conn.Transport(); tr != TransportWebSocket {
+		t.Errorf("got transport %s, want websocket", tr)
 	}
 }

@@ -87,24 +87,6 @@ func WithBatch(maxSize int, maxWait time.Duration) Option {
 	}
 }
 
-// WithReadConns sets the size of the read connection pool.
-func WithReadConns(n int) Option {
-	return func(o *options) {
-		if n > 0 {
-			o.readConns = n
-		}
-	}
-}
-
-// WithBusyTimeout sets how long a connection waits for a lock held by another process.
-func WithBusyTimeout(d time.Duration) Option {
-	return func(o *options) {
-		if d >= 0 {
-			o.busyTimeout = d
-		}
-	}
-}
-
 // Open opens (creating if needed) the SQLite file at path, applies pending migrations and
 // starts the committer. path must name a file: the writer and the readers are separate
 // connections, so an in-memory database would not be shared between them.
