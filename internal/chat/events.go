@@ -33,12 +33,23 @@ type TypingEvent struct {
 	Nickname  string
 }
 
-// Broker fans events out to every node (in-process, or Redis for a cluster).
+// Broker fans events out to the nodes that host their room (in-process, or Redis for a
+// cluster). A node hosts a room while it has members there; the in-process broker delivers
+// every event.
 type Broker interface {
-	// Publish delivers ev to every subscriber, on every node. Subscribers must not block.
+	// Publish sends ev to every node that hosts ev.RoomID.
 	Publish(ctx context.Context, ev Event) error
-	// Subscribe registers fn for every event published from now on.
+	// Subscribe registers fn for the events of the rooms this node hosts. fn must not block;
+	// it may be called from several goroutines at once, but a room's events come from one
+	// goroutine at a time, in the order they were published.
 	Subscribe(fn func(Event)) (unsubscribe func())
+	// Host makes this node receive the room's events. It returns once the subscription is
+	// in place: every event published after it returns reaches fn. Idempotent. On error the
+	// room stays hosted (its subscription is made when the broker can), so every Host is
+	// undone by an Unhost.
+	Host(ctx context.Context, roomID string) error
+	// Unhost stops receiving the room's events. Idempotent.
+	Unhost(ctx context.Context, roomID string) error
 }
 
 // Presence tracks which sockets (connections) each chatter has in each room, across nodes.
