@@ -126,12 +126,19 @@ func randomNodeID() string {
 
 func (a *App) build() error {
 	// Transport totals are read at scrape time from the socket server built below.
-	m, metricsHandler, err := newMeter(metrics.Sources{
+	src := metrics.Sources{
 		Connections: func() int { return a.sio.Stats().Conns },
 		Rooms:       func() int { return a.sio.RoomCount() },
 		Deliveries:  func() uint64 { return a.sio.Stats().PacketsOut },
 		QueueDrops:  func() uint64 { return a.sio.Stats().SlowCuts },
-	})
+	}
+	if a.cluster != nil {
+		b := a.cluster.Broker()
+		src.BrokerReceived = func() uint64 { return b.Stats().Received }
+		src.BrokerNotHosted = func() uint64 { return b.Stats().NotHosted }
+		src.RoomsHosted = func() int { return b.Stats().Hosted }
+	}
+	m, metricsHandler, err := newMeter(src)
 	if err != nil {
 		return err
 	}

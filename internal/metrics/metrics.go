@@ -32,6 +32,11 @@ type Sources struct {
 	Rooms       func() int    // rooms with a socket on this node
 	Deliveries  func() uint64 // events queued for sockets since start
 	QueueDrops  func() uint64 // connections cut because their queue overflowed
+
+	// A cluster's broker (nil on a single node).
+	BrokerReceived  func() uint64 // events received from Redis
+	BrokerNotHosted func() uint64 // of those, events of rooms this node does not host
+	RoomsHosted     func() int    // rooms whose events this node receives
 }
 
 // latencyBuckets span 100 µs to about 3 s: acks and commits are usually a few ms.
@@ -82,6 +87,24 @@ func New(reg prometheus.Registerer, src Sources) (*Metrics, error) {
 		collectors = append(collectors, prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Namespace: "colachat", Name: "queue_drops_total",
 			Help: "Connections cut because their outgoing queue overflowed.",
+		}, func() float64 { return float64(f()) }))
+	}
+	if f := src.BrokerReceived; f != nil {
+		collectors = append(collectors, prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Namespace: "colachat", Name: "broker_events_received_total",
+			Help: "Events this node received from Redis, for the rooms it hosts.",
+		}, func() float64 { return float64(f()) }))
+	}
+	if f := src.BrokerNotHosted; f != nil {
+		collectors = append(collectors, prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Namespace: "colachat", Name: "broker_events_not_hosted_total",
+			Help: "Events received from Redis for rooms this node does not host (zero by design).",
+		}, func() float64 { return float64(f()) }))
+	}
+	if f := src.RoomsHosted; f != nil {
+		collectors = append(collectors, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Namespace: "colachat", Name: "broker_rooms_hosted",
+			Help: "Rooms whose events this node receives from Redis.",
 		}, func() float64 { return float64(f()) }))
 	}
 	for _, c := range collectors {

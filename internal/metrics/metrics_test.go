@@ -28,6 +28,10 @@ func TestCollectorsAppearInScrape(t *testing.T) {
 		Rooms:       func() int { return 1 },
 		Deliveries:  func() uint64 { return 5 },
 		QueueDrops:  func() uint64 { return 1 },
+
+		BrokerReceived:  func() uint64 { return 9 },
+		BrokerNotHosted: func() uint64 { return 0 },
+		RoomsHosted:     func() int { return 2 },
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -46,6 +50,9 @@ func TestCollectorsAppearInScrape(t *testing.T) {
 		"colachat_ack_latency_seconds_count 1",
 		"colachat_store_commit_latency_seconds_count 1",
 		"colachat_queue_drops_total 1",
+		"colachat_broker_events_received_total 9",
+		"colachat_broker_events_not_hosted_total 0",
+		"colachat_broker_rooms_hosted 2",
 		`colachat_http_requests_total{method="GET",route="GET /chat/rooms",status="200"} 1`,
 		"go_goroutines",
 	} {

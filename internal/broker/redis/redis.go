@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -139,9 +140,12 @@ func parseURL(raw string) (target, error) {
 		}
 		rest = rest[at+1:]
 	}
+	if strings.ContainsAny(rest, "/?#") {
+		return target{}, fmt.Errorf("redis: %s takes seed nodes only, no database, path or options", clusterScheme)
+	}
 	for _, seed := range strings.Split(rest, ",") {
 		host, port, err := net.SplitHostPort(seed)
-		if err != nil || host == "" || port == "" {
+		if n, perr := strconv.Atoi(port); err != nil || host == "" || perr != nil || n <= 0 || n > 65535 {
 			return target{}, fmt.Errorf("redis: seed %q of %s is not host:port", seed, clusterScheme)
 		}
 		o.Addrs = append(o.Addrs, seed)
