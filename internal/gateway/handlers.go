@@ -120,6 +120,7 @@ func (g *Gateway) joinRoom(ctx context.Context, s *socketio.Socket, c *conn, arg
 	if old, ok := c.member(p.RoomID); ok && old.ChatterID != p.ChatterID {
 		g.leave(ctx, s, c, p.RoomID)
 	}
+	g.hostTemporarily(ctx, p.RoomID)
 	var admitted *chat.Chatter
 	ch, token, err := g.svc.Join(ctx, chat.JoinInput{
 		Namespace: s.Namespace().Name(), RoomID: p.RoomID, ChatterID: p.ChatterID,
@@ -256,6 +257,7 @@ func (g *Gateway) onConnection(s *socketio.Socket) {
 	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
 	defer cancel()
 	for roomID, m := range rooms {
+		g.hostTemporarily(ctx, roomID)
 		_, _, err := g.svc.Join(ctx, chat.JoinInput{
 			Namespace: s.Namespace().Name(), RoomID: roomID, ChatterID: m.ChatterID,
 			ConnID: c.id, Resume: true,
@@ -287,5 +289,15 @@ func (g *Gateway) onDisconnect(s *socketio.Socket, _ string) {
 		if err := g.svc.Leave(ctx, r.roomID, r.ChatterID, c.id); err != nil {
 			g.log.Warn("leave on disconnect", "room", r.roomID, "err", err)
 		}
+	}
+}
+
+// hostTemporarily makes this node receive the room's events before a socket joins it.
+// TEMPORARY (issue 8): the chat service will host rooms itself, counting its connections
+// per room and unhosting after the last leaves; until then rooms stay hosted until the
+// node stops. Delete this with the service's own Host/Unhost calls.
+func (g *Gateway) hostTemporarily(ctx context.Context, roomID string) {
+	if err := g.broker.Host(ctx, roomID); err != nil {
+		g.log.Warn("host room", "room", roomID, "err", err)
 	}
 }
