@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# A 3-master Redis Cluster on loopback, without persistence, for tests.
+# A Redis Cluster on loopback, without persistence, for tests: 3 masters, and a replica each
+# when REDIS_CLUSTER_REPLICAS=1 (then give six ports).
 #
 #   scripts/redis-cluster.sh start   starts what is not running, creates the cluster if it has
 #                                    no slots yet, waits for cluster_state:ok (idempotent)
@@ -41,7 +42,7 @@ start() {
   if [ "$(field "${ports[0]}" cluster_slots_assigned)" = 0 ]; then
     local addrs=()
     for p in "${ports[@]}"; do addrs+=("127.0.0.1:$p"); done
-    "$cli" --cluster create "${addrs[@]}" --cluster-replicas 0 --cluster-yes >"$dir/create.log" 2>&1 ||
+    "$cli" --cluster create "${addrs[@]}" --cluster-replicas "${REDIS_CLUSTER_REPLICAS:-0}" --cluster-yes >"$dir/create.log" 2>&1 ||
       { cat "$dir/create.log" >&2; exit 1; }
   fi
   for p in "${ports[@]}"; do
@@ -49,7 +50,18 @@ start() {
     [ "$(field "$p" cluster_state)" = ok ] ||
       { echo "redis-cluster: 127.0.0.1:$p is not cluster_state:ok after 30 s" >&2; exit 1; }
   done
+  # A replica can only take over once it has synchronized with its master.
+  for p in "${ports[@]}"; do
+    replication() { ask "$p" info replication | tr -d '\r'; }
+    replication | grep -q '^role:slave' || continue
+    for _ in $(seq 300); do replication | grep -q '^master_link_status:up' && break; sleep 0.1; done
+    replication | grep -q '^master_link_status:up' ||
+      { echo "redis-cluster: replica 127.0.0.1:$p not in sync with its master after 30 s" >&2; exit 1; }
+  done
 }
+
+# running PID: the process exists and is not a zombie (its parent may reap it late).
+running() { local st; st="$(ps -o stat= -p "$1" 2>/dev/null)" && [ -n "$st" ] && [ "${st:0:1}" != Z ]; }
 
 # Sends the signal to each server of this cluster by its pid file, and waits for it to end.
 signal() {
@@ -61,7 +73,7 @@ signal() {
     local pid
     pid="$(cat "$pidfile")"
     kill "-$sig" "$pid" 2>/dev/null || true
-    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+    for _ in $(seq 100); do running "$pid" || break; sleep 0.05; done
     rm -f "$pidfile"
   done
 }

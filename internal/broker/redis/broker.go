@@ -25,6 +25,7 @@ type Broker struct {
 	prefix string
 	log    *slog.Logger
 	subs   *subscriptions
+	reload func() // refreshes a Redis Cluster's slot map; nil on one Redis
 
 	mu   sync.RWMutex
 	fns  map[int]func(chat.Event)
@@ -72,6 +73,9 @@ func (b *Broker) Publish(ctx context.Context, ev chat.Event) error {
 		return fmt.Errorf("redis broker: encode event: %w", err)
 	}
 	if err := b.rdb.SPublish(ctx, b.channel(ev.RoomID), data).Err(); err != nil {
+		if b.reload != nil {
+			b.reload() // the slot's master may have failed over: go-redis only looks on MOVED
+		}
 		if !b.failing.Swap(true) {
 			b.log.Error("redis publish failed; delivering to this node only", "err", err)
 		}

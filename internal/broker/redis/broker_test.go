@@ -484,3 +484,47 @@ func TestOneSubscriptionConnectionPerRedisServer(t *testing.T) {
 		}
 	})
 }
+
+// The master of a room's slot dies and its replica takes over: the node's subscription
+// moves to the new master, and the room's presence is right there.
+func TestSubscriptionAndPresenceFollowAFailover(t *testing.T) {
+	c := startOwnClusterWith(t, 1)
+	url := c.url()
+	prefix := newPrefix()
+	a, b := openNode(t, url, prefix, "a"), openNode(t, url, prefix, "b")
+	rb := record(b)
+	ctx := context.Background()
+	host(t, b, "r")
+	for _, add := range []struct {
+		node          *Cluster
+		chatter, conn string
+	}{{a, "x", "a1"}, {b, "y", "b1"}} {
+		if ok, err := add.node.Presence().TryAdd(ctx, "r", add.chatter, add.conn, 0); !ok || err != nil {
+			t.Fatalf("add %s: %v %v", add.chatter, ok, err)
+		}
+	}
+	m, err := a.cluster.MasterForKey(ctx, b.broker.channel("r"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := m.Options().Addr
+	_, port, _ := strings.Cut(old, ":")
+	killed := time.Now()
+	c.script("kill", port)
+
+	id := int64(0)
+	eventually(t, 30*time.Second, func() bool {
+		id++
+		a.Broker().Publish(ctx, message("r", id))
+		time.Sleep(100 * time.Millisecond)
+		return slices.Contains(rb.ids("r"), id)
+	}, "no event of the room reached b after its master %s failed over", old)
+	t.Logf("events back %v after the master was killed", time.Since(killed))
+	eventually(t, 10*time.Second, func() bool {
+		online, err := a.Presence().Online(ctx, "r")
+		return err == nil && slices.Equal(online, []string{"x", "y"})
+	}, "online after the failover: %s, want [x y]", mustOnline(a, "r"))
+	if m, err := a.cluster.MasterForKey(ctx, b.broker.channel("r")); err != nil || m.Options().Addr == old {
+		t.Fatalf("the room's slot is still on %s (err %v): no failover happened", old, err)
+	}
+}

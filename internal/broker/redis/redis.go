@@ -83,7 +83,7 @@ func Open(ctx context.Context, opts Options) (*Cluster, error) {
 			}
 			return node.Options().Addr, nil
 		}
-		subs.reload = func() { c.cluster.ReloadState(context.Background()) }
+		subs.reload = c.reloadSlots
 		subs.dial = dialer(t.cluster.DialTimeout, t.cluster.TLSConfig)
 		subs.auth = authCommand(t.cluster.Username, t.cluster.Password)
 	} else {
@@ -96,6 +96,9 @@ func Open(ctx context.Context, opts Options) (*Cluster, error) {
 	c.presence = newPresence(c.rdb, opts.Prefix, opts.NodeID, opts.NodeTTL)
 	c.broker = &Broker{rdb: c.rdb, prefix: opts.Prefix, log: c.log, fns: map[int]func(chat.Event){}}
 	subs.deliver = c.broker.receive
+	if c.cluster != nil {
+		c.broker.reload = c.reloadSlots
+	}
 	c.broker.subs = newSubscriptions(subs)
 
 	if err := c.beat(ctx); err != nil {
@@ -182,6 +185,11 @@ func authCommand(user, password string) []string {
 	}
 	return []string{"AUTH", user, password}
 }
+
+// reloadSlots has a Redis Cluster's slot map read again, in the background. go-redis
+// does so by itself on MOVED and once a minute, not when a master stops answering; after
+// a failover, the errors that follow (a publish, a heartbeat) call this.
+func (c *Cluster) reloadSlots() { c.cluster.ReloadState(context.Background()) }
 
 // Broker is the cluster-wide chat.Broker.
 func (c *Cluster) Broker() *Broker { return c.broker }
@@ -313,6 +321,9 @@ func (c *Cluster) heartbeat(ctx context.Context) {
 		bctx, cancel := context.WithTimeout(ctx, c.opts.NodeTTL)
 		err := c.beat(bctx)
 		cancel()
+		if err != nil && c.cluster != nil {
+			c.reloadSlots()
+		}
 		switch {
 		case err != nil && c.healthy.Swap(false):
 			c.log.Error("redis unreachable; serving local members only until it returns", "err", err)
