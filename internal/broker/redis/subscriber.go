@@ -101,9 +101,14 @@ func newSubscriptions(s *subscriptions) *subscriptions {
 	return s
 }
 
-// close ends every connection and waits for the goroutines.
+// close ends every connection, fails every Host still waiting, and waits for the goroutines.
 func (s *subscriptions) close() {
+	s.mu.Lock()
 	s.cancel()
+	for _, sub := range s.channels {
+		s.wake(sub, errClosed)
+	}
+	s.mu.Unlock()
 	s.wg.Wait()
 }
 
@@ -615,7 +620,13 @@ func (s *subscriptions) refused(sh *shard, head command, msg string, mine bool) 
 		if s.reload != nil {
 			s.reload()
 		}
-		s.assign(sub, f[2])
+		// The node may name itself by port only ("?:6380" or ":6380" when it does not know
+		// its address): then the refreshed slot map says where.
+		if host, _, err := net.SplitHostPort(f[2]); err == nil && host != "" && host != "?" {
+			s.assign(sub, f[2])
+		} else {
+			s.routeLater(sub, 100*time.Millisecond)
+		}
 		return nil
 	}
 	s.log.Warn("redis refused a subscription; retrying", "channel", sub.channel, "addr", sh.addr, "err", msg)
