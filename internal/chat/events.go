@@ -25,6 +25,9 @@ type Event struct {
 	Message   *Message     // EventMessage, EventAlert
 	Chatters  []Chatter    // EventChatters
 	Typing    *TypingEvent // EventTyping
+	// After is, for an event that is not stored, the Seq of the room's last stored event its
+	// publisher had seen: a node delivers the event only after that one (0: at once).
+	After int64 `json:",omitempty"`
 }
 
 // TypingEvent says who is typing.
@@ -35,7 +38,8 @@ type TypingEvent struct {
 
 // Broker fans events out to the nodes that host their room (in-process, or Redis for a
 // cluster). A node hosts a room while it has members there; the in-process broker delivers
-// every event.
+// every event. Delivery may reorder or lose events: the service puts each room's stored
+// events back in order and reads lost ones from the store.
 type Broker interface {
 	// Publish sends ev to every node that hosts ev.RoomID.
 	Publish(ctx context.Context, ev Event) error
@@ -44,9 +48,8 @@ type Broker interface {
 	// goroutine at a time, in the order they were published.
 	Subscribe(fn func(Event)) (unsubscribe func())
 	// Host makes this node receive the room's events. It returns once the subscription is
-	// in place: every event published after it returns reaches fn. Idempotent. On error the
-	// room stays hosted (its subscription is made when the broker can), so every Host is
-	// undone by an Unhost.
+	// in place: every event published after it returns reaches the subscribers. Idempotent.
+	// When it fails the room is not hosted.
 	Host(ctx context.Context, roomID string) error
 	// Unhost stops receiving the room's events. Idempotent.
 	Unhost(ctx context.Context, roomID string) error

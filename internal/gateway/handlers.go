@@ -120,7 +120,6 @@ func (g *Gateway) joinRoom(ctx context.Context, s *socketio.Socket, c *conn, arg
 	if old, ok := c.member(p.RoomID); ok && old.ChatterID != p.ChatterID {
 		g.leave(ctx, s, c, p.RoomID)
 	}
-	g.hostTemporarily(ctx, p.RoomID)
 	var admitted *chat.Chatter
 	ch, token, err := g.svc.Join(ctx, chat.JoinInput{
 		Namespace: s.Namespace().Name(), RoomID: p.RoomID, ChatterID: p.ChatterID,
@@ -214,7 +213,8 @@ func (g *Gateway) sendInput(s *socketio.Socket, c *conn, args socketio.Args) (ch
 	return chat.SendInput{Namespace: s.Namespace().Name(), RoomID: p.RoomID, ChatterID: m.ChatterID, Content: p.Content}, nil
 }
 
-// returnChatters: {roomId} → broadcasts the room's online chatters to the room.
+// returnChatters: {roomId} → broadcasts the room's online chatters to the room (in a room
+// above 100 people: sends them to the asker only).
 func (g *Gateway) returnChatters(ctx context.Context, s *socketio.Socket, c *conn, args socketio.Args) (any, error) {
 	var p roomPayload
 	if err := decode(args, &p); err != nil {
@@ -226,7 +226,16 @@ func (g *Gateway) returnChatters(ctx context.Context, s *socketio.Socket, c *con
 	if !g.allowMessage(s, c) {
 		return nil, errRateLimited
 	}
-	return nil, g.svc.PublishOnline(ctx, p.RoomID)
+	list, err := g.svc.RequestOnline(ctx, p.RoomID)
+	if err != nil || list == nil {
+		return nil, err
+	}
+	// A big room's list comes to the asker alone.
+	raw, err := json.Marshal(wire.FromChatters(list))
+	if err != nil {
+		return nil, err
+	}
+	return nil, s.Emit("returnChatters", json.RawMessage(raw))
 }
 
 // typing: {roomId} → "typing" to the rest of the room, at most one per 2 s per chatter.
@@ -257,7 +266,6 @@ func (g *Gateway) onConnection(s *socketio.Socket) {
 	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
 	defer cancel()
 	for roomID, m := range rooms {
-		g.hostTemporarily(ctx, roomID)
 		_, _, err := g.svc.Join(ctx, chat.JoinInput{
 			Namespace: s.Namespace().Name(), RoomID: roomID, ChatterID: m.ChatterID,
 			ConnID: c.id, Resume: true,
@@ -289,15 +297,5 @@ func (g *Gateway) onDisconnect(s *socketio.Socket, _ string) {
 		if err := g.svc.Leave(ctx, r.roomID, r.ChatterID, c.id); err != nil {
 			g.log.Warn("leave on disconnect", "room", r.roomID, "err", err)
 		}
-	}
-}
-
-// hostTemporarily makes this node receive the room's events before a socket joins it.
-// TEMPORARY (issue 8): the chat service will host rooms itself, counting its connections
-// per room and unhosting after the last leaves; until then rooms stay hosted until the
-// node stops. Delete this with the service's own Host/Unhost calls.
-func (g *Gateway) hostTemporarily(ctx context.Context, roomID string) {
-	if err := g.broker.Host(ctx, roomID); err != nil {
-		g.log.Warn("host room", "room", roomID, "err", err)
 	}
 }

@@ -32,6 +32,10 @@ type Sources struct {
 	Rooms       func() int    // rooms with a socket on this node
 	Deliveries  func() uint64 // events queued for sockets since start
 	QueueDrops  func() uint64 // connections cut because their queue overflowed
+	// The ordering of hosted rooms' events (chat.StreamStats).
+	GapsFilled    func() uint64 // stored events read from the store because their publish did not come in time
+	Duplicates    func() uint64 // stored events received twice
+	ForeignEvents func() uint64 // events received for rooms this node does not host
 
 	// A cluster's broker (nil on a single node).
 	BrokerReceived  func() uint64 // events received from Redis
@@ -89,17 +93,21 @@ func New(reg prometheus.Registerer, src Sources) (*Metrics, error) {
 			Help: "Connections cut because their outgoing queue overflowed.",
 		}, func() float64 { return float64(f()) }))
 	}
-	if f := src.BrokerReceived; f != nil {
-		collectors = append(collectors, prometheus.NewCounterFunc(prometheus.CounterOpts{
-			Namespace: "colachat", Name: "broker_events_received_total",
-			Help: "Events this node received from Redis, for the rooms it hosts.",
-		}, func() float64 { return float64(f()) }))
-	}
-	if f := src.BrokerNotHosted; f != nil {
-		collectors = append(collectors, prometheus.NewCounterFunc(prometheus.CounterOpts{
-			Namespace: "colachat", Name: "broker_events_not_hosted_total",
-			Help: "Events received from Redis for rooms this node does not host (zero by design).",
-		}, func() float64 { return float64(f()) }))
+	for _, c := range []struct {
+		f          func() uint64
+		name, help string
+	}{
+		{src.GapsFilled, "stream_gap_fills_total", "Stored events read from the store because their publish did not arrive in time."},
+		{src.Duplicates, "stream_duplicates_total", "Stored events received more than once (dropped)."},
+		{src.ForeignEvents, "stream_foreign_events_total", "Events received for rooms this node does not host (dropped)."},
+		{src.BrokerReceived, "broker_events_received_total", "Events this node received from Redis, for the rooms it hosts."},
+		{src.BrokerNotHosted, "broker_events_not_hosted_total", "Events received from Redis for rooms this node does not host (zero by design)."},
+	} {
+		if f := c.f; f != nil {
+			collectors = append(collectors, prometheus.NewCounterFunc(prometheus.CounterOpts{
+				Namespace: "colachat", Name: c.name, Help: c.help,
+			}, func() float64 { return float64(f()) }))
+		}
 	}
 	if f := src.RoomsHosted; f != nil {
 		collectors = append(collectors, prometheus.NewGaugeFunc(prometheus.GaugeOpts{

@@ -55,6 +55,8 @@ func Status(code chat.Code) int {
 		return http.StatusTooManyRequests
 	case chat.CodePayloadTooLarge:
 		return http.StatusRequestEntityTooLarge
+	case chat.CodeUnavailable:
+		return http.StatusServiceUnavailable
 	default:
 		return http.StatusInternalServerError
 	}
@@ -75,6 +77,7 @@ var errorTexts = map[string]map[chat.Code]string{
 		chat.CodeAlertForbidden:    "시스템 알림은 서버만 보낼 수 있습니다.",
 		chat.CodeRateLimited:       "요청이 너무 많습니다. 잠시 후 다시 시도해 주세요.",
 		chat.CodePayloadTooLarge:   "요청이 너무 큽니다.",
+		chat.CodeUnavailable:       "일시적으로 처리할 수 없습니다. 잠시 후 다시 시도해 주세요.",
 		chat.CodeInternal:          "INTERNAL_SERVER_ERROR",
 	},
 	"en": {
@@ -91,6 +94,7 @@ var errorTexts = map[string]map[chat.Code]string{
 		chat.CodeAlertForbidden:    "Only the server may send system alerts.",
 		chat.CodeRateLimited:       "Too many requests. Please try again shortly.",
 		chat.CodePayloadTooLarge:   "The request is too large.",
+		chat.CodeUnavailable:       "Temporarily unavailable. Please try again shortly.",
 		chat.CodeInternal:          "INTERNAL_SERVER_ERROR",
 	},
 }

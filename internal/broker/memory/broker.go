@@ -43,6 +43,10 @@ func (b *Broker) Publish(ctx context.Context, ev chat.Event) error {
 	return nil
 }
 
+// Host and Unhost do nothing: in one process every event reaches every subscriber.
+func (b *Broker) Host(context.Context, string) error   { return nil }
+func (b *Broker) Unhost(context.Context, string) error { return nil }
+
 // Subscribe adds fn; the returned func removes it (calling it twice is harmless).
 func (b *Broker) Subscribe(fn func(chat.Event)) (unsubscribe func()) {
 	b.mu.Lock()
@@ -67,9 +71,3 @@ func (b *Broker) Subscribe(fn func(chat.Event)) (unsubscribe func()) {
 		b.subs.Store(&subs)
 	}
 }
-
-// Host does nothing: every event reaches every subscriber.
-func (b *Broker) Host(context.Context, string) error { return nil }
-
-// Unhost does nothing.
-func (b *Broker) Unhost(context.Context, string) error { return nil }

@@ -105,8 +105,8 @@ func (b *Broker) Subscribe(fn func(chat.Event)) (unsubscribe func()) {
 }
 
 // Host subscribes to the room's channel and returns once Redis has confirmed it. When the
-// room's Redis node cannot be reached it fails at once, and the room stays hosted: its
-// subscription is made when Redis is back.
+// room's Redis node cannot be reached (or refuses) it fails at once, and the room is not
+// hosted. A hosted room's subscription survives lost connections: it is made again.
 func (b *Broker) Host(ctx context.Context, roomID string) error {
 	if roomID == "" {
 		return errNoRoom

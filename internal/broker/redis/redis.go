@@ -201,6 +201,12 @@ func (c *Cluster) OnGone(fn func(roomID, chatterID string)) { c.gone.Store(&fn) 
 // Presence is the cluster-wide chat.Presence.
 func (c *Cluster) Presence() *Presence { return c.presence }
 
+// OnResubscribed sets what to call when hosted rooms were subscribed again after their
+// subscription was lost (a lost connection, a Redis restart or failover, a moved slot):
+// their events published meanwhile never came, so the rooms should be checked against the
+// store (chat.Service.Resync). Calls are coalesced; fn runs in a goroutine of the broker.
+func (c *Cluster) OnResubscribed(fn func()) { c.broker.subs.resubscribed.Store(&fn) }
+
 // Ping reports whether Redis answers: on a Redis Cluster, every master (for /readyz).
 func (c *Cluster) Ping(ctx context.Context) error {
 	var err error

@@ -10,6 +10,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -43,6 +44,12 @@ type subscriptions struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
+	// resubscribed is called once channels that had been subscribed are subscribed again
+	// (after a lost connection, a restart, a moved slot): their events published meanwhile
+	// never came. Calls are coalesced.
+	resubscribed atomic.Pointer[func()]
+	regained     chan struct{}
+
 	mu       sync.Mutex
 	channels map[string]*subscription
 	shards   map[string]*shard // by address
@@ -65,6 +72,7 @@ type subscription struct {
 	subscribed bool   // Redis confirmed it on the shard's current connection
 	inflight   bool   // a command for it awaits its reply (at most one at a time)
 	routing    bool   // a goroutine is finding its shard
+	lost       bool   // it was subscribed, and no longer is: events may have been missed
 	waiters    []chan error
 }
 
@@ -98,7 +106,30 @@ func newSubscriptions(s *subscriptions) *subscriptions {
 	if s.pingEvery <= 0 {
 		s.pingEvery = time.Second
 	}
+	s.regained = make(chan struct{}, 1)
+	s.wg.Go(s.announceRegained)
 	return s
+}
+
+// announceRegained calls resubscribed after channels came back, once per burst.
+func (s *subscriptions) announceRegained() {
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case <-s.regained:
+		}
+		if !sleep(s.ctx, 200*time.Millisecond) { // let the other channels of the burst come back
+			return
+		}
+		select { // they are announced by this call
+		case <-s.regained:
+		default:
+		}
+		if fn := s.resubscribed.Load(); fn != nil {
+			(*fn)()
+		}
+	}
 }
 
 // close ends every connection, fails every Host still waiting, and waits for the goroutines.
@@ -118,8 +149,8 @@ var (
 )
 
 // host subscribes channel and returns once Redis has confirmed it. When the channel's
-// Redis node cannot be reached it fails at once; the channel stays wanted and is
-// subscribed when the node is back.
+// Redis node cannot be reached it fails at once. A failed host leaves the channel as it
+// found it: not wanted, unless it was wanted already.
 func (s *subscriptions) host(ctx context.Context, channel string) error {
 	s.mu.Lock()
 	if s.ctx.Err() != nil {
@@ -131,15 +162,17 @@ func (s *subscriptions) host(ctx context.Context, channel string) error {
 		sub = &subscription{channel: channel}
 		s.channels[channel] = sub
 	}
+	turnedOn := !sub.want
 	sub.want = true
 	if sub.subscribed && !sub.inflight {
 		s.mu.Unlock()
 		return nil
 	}
 	if sh := sub.shard; sh != nil && sh.link == nil && sh.err != nil {
-		err := sh.err
+		err := fmt.Errorf("redis %s: %w", sh.addr, sh.err)
+		s.giveUp(sub, turnedOn)
 		s.mu.Unlock()
-		return fmt.Errorf("redis %s: %w", sh.addr, err)
+		return err
 	}
 	done := make(chan error, 1)
 	sub.waiters = append(sub.waiters, done)
@@ -150,20 +183,37 @@ func (s *subscriptions) host(ctx context.Context, channel string) error {
 	}
 	s.mu.Unlock()
 
+	var err error
 	select {
-	case err := <-done:
-		return err
-	case <-ctx.Done():
-		s.mu.Lock()
-		for i, w := range sub.waiters {
-			if w == done {
-				sub.waiters = append(sub.waiters[:i], sub.waiters[i+1:]...)
-				break
-			}
+	case err = <-done:
+		if err == nil {
+			return nil
 		}
-		s.mu.Unlock()
-		return fmt.Errorf("subscription not confirmed: %w", ctx.Err())
+	case <-ctx.Done():
+		err = fmt.Errorf("subscription not confirmed: %w", ctx.Err())
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, w := range sub.waiters {
+		if w == done {
+			sub.waiters = append(sub.waiters[:i], sub.waiters[i+1:]...)
+			break
+		}
+	}
+	if !errors.Is(err, errUnhosted) && !errors.Is(err, errClosed) {
+		s.giveUp(sub, turnedOn)
+	}
+	return err
+}
+
+// giveUp undoes a failed host that turned sub on, unless another host still waits for it.
+// Called with s.mu held.
+func (s *subscriptions) giveUp(sub *subscription, turnedOn bool) {
+	if !turnedOn || !sub.want || len(sub.waiters) > 0 || s.channels[sub.channel] != sub {
+		return
+	}
+	sub.want = false
+	s.reconcile(sub)
 }
 
 // unhost unsubscribes channel, without waiting for Redis.
@@ -394,6 +444,7 @@ func (s *subscriptions) run(ctx context.Context, sh *shard) {
 		s.mu.Lock()
 		sh.link = nil
 		for _, sub := range sh.channels {
+			sub.lost = sub.lost || sub.subscribed
 			sub.subscribed, sub.inflight = false, false
 			if !sub.want {
 				s.forget(sub)
@@ -564,6 +615,13 @@ func (s *subscriptions) handle(sh *shard, l *link, rep reply) error {
 				if head.sub.want {
 					s.wake(head.sub, nil)
 				}
+				if head.sub.lost {
+					head.sub.lost = false
+					select {
+					case s.regained <- struct{}{}:
+					default:
+					}
+				}
 				s.reconcile(head.sub)
 			}
 			return nil
@@ -578,6 +636,7 @@ func (s *subscriptions) handle(sh *shard, l *link, rep reply) error {
 		case kind == "sunsubscribe":
 			// Pushed by Redis: the channel's slot is no longer served here.
 			if sub := sh.channels[channel]; sub != nil && !sub.inflight {
+				sub.lost = sub.lost || sub.subscribed
 				sub.subscribed = false
 				if sub.want {
 					s.log.Info("redis moved a hosted room's channel; subscribing at its new node", "channel", channel, "addr", sh.addr)

@@ -195,7 +195,7 @@ func TestSubscriptionFollowsASlotMovedUnderIt(t *testing.T) {
 	}, "not subscribed at the slot's new node")
 }
 
-func TestRefusedSubscriptionFailsHostThenIsRetried(t *testing.T) {
+func TestRefusedSubscriptionFailsHostAndLeavesTheRoomUnhosted(t *testing.T) {
 	var refusals atomic.Int32
 	a := startFake(t, func(c *fakeConn, cmd []string) {
 		if cmd[0] != "SSUBSCRIBE" {
@@ -213,17 +213,48 @@ func TestRefusedSubscriptionFailsHostThenIsRetried(t *testing.T) {
 	if err := hostWithin(s, "ch", 3*time.Second); err == nil || !strings.Contains(err.Error(), "CLUSTERDOWN") {
 		t.Fatalf("host while refused: got %v, want the refusal at once", err)
 	}
-	// The room stays hosted: it is subscribed once Redis accepts.
-	eventually(t, 5*time.Second, func() bool {
-		if c := a.last(); c != nil {
-			c.push("ch", "later")
+	if s.isHosted("ch") {
+		t.Fatal("a room whose Host failed is hosted")
+	}
+	time.Sleep(1500 * time.Millisecond) // past the retry pause: nothing is retried for it
+	if n := refusals.Load(); n != 1 {
+		t.Fatalf("%d SSUBSCRIBE sent for a room whose Host failed, want 1", n)
+	}
+	if err := hostWithin(s, "ch", 3*time.Second); err != nil {
+		t.Fatalf("host once Redis accepts: %v", err)
+	}
+	a.last().push("ch", "later")
+	eventually(t, 2*time.Second, func() bool { _, ok := got.Load("ch|later"); return ok }, "event not delivered")
+}
+
+// Channels subscribed again after a lost connection are announced once, so the service
+// can read from the store what was published meanwhile.
+func TestResubscriptionIsAnnounced(t *testing.T) {
+	a := startFake(t, func(c *fakeConn, cmd []string) {
+		if cmd[0] == "SSUBSCRIBE" {
+			c.confirm("ssubscribe", cmd[1], 1)
 		}
-		time.Sleep(20 * time.Millisecond)
-		_, ok := got.Load("ch|later")
-		return ok
-	}, "the refused subscription was not retried")
-	if err := hostWithin(s, "ch", time.Second); err != nil {
-		t.Fatalf("host once subscribed: %v", err)
+	})
+	var route atomic.Value
+	route.Store(a.addr())
+	s, _ := testSubs(t, &route)
+	var calls atomic.Int32
+	fn := func() { calls.Add(1) }
+	s.resubscribed.Store(&fn)
+	for _, ch := range []string{"c1", "c2", "c3"} {
+		if err := hostWithin(s, ch, 3*time.Second); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(400 * time.Millisecond)
+	if n := calls.Load(); n != 0 {
+		t.Fatalf("announced %d times before anything was lost", n)
+	}
+	a.dropAll()
+	eventually(t, 3*time.Second, func() bool { return calls.Load() == 1 }, "resubscription not announced")
+	time.Sleep(400 * time.Millisecond)
+	if n := calls.Load(); n != 1 {
+		t.Fatalf("announced %d times for one lost connection, want 1", n)
 	}
 }
 
