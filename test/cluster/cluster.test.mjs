@@ -457,6 +457,9 @@ describe(`cluster of three nodes on one PostgreSQL and ${topology.name}`, () => 
     test('nothing acked is lost; /readyz is 503 while Redis is down and 200 after; cross-node delivery works again', { timeout: 90_000 }, async (t) => {
       const room = await createRoom(n1.url, { capacity: 8 });
       const probeRoom = await createRoom(n1.url, { capacity: 8 }); // for a join while Redis is down
+      // A room that stays quiet after Redis returns: what it missed must come without a next message.
+      const quietRoom = await createRoom(n1.url, { capacity: 8 });
+      const [q1, q2] = await joinAll(quietRoom.id, [n1.url, n2.url]);
       const members = await joinAll(room.id, [n1.url, n2.url, n3.url]);
       state.room = room;
       state.members = members;
@@ -492,6 +495,8 @@ describe(`cluster of three nodes on one PostgreSQL and ${topology.name}`, () => 
       const lateAck = await emitJoin(late, probeRoom.id).catch((err) => ({ error: err.message }));
       t.diagnostic(`joinRoom while Redis is down: ${JSON.stringify(lateAck).slice(0, 200)}`);
       await disconnect(late);
+      const quiet = await say(q1.socket, quietRoom.id, 'said while Redis was away');
+      assert.equal(quiet?.success, true, `a send in the quiet room while Redis was down: ${JSON.stringify(quiet)}`);
       await sleep(1000); // keep sending while Redis is away
       phase = 'restarting';
       await redis.start(); // same port, empty: no persistence
@@ -544,6 +549,11 @@ describe(`cluster of three nodes on one PostgreSQL and ${topology.name}`, () => 
         const n = chatMessages(m.socket, room.id, since[k]).filter((x) => x.content === 'after redis').length;
         assert.equal(n, 1, `member on node ${k + 1} got "after redis" ${n} times, want 1`);
       }
+      // Node 2 read the quiet room's missed message from the store once its subscription was back.
+      await waitFor(q2.socket, 'sendMessage', (x) => x.content === 'said while Redis was away', { timeout: 5000 });
+      assert.equal(chatMessages(q2.socket, quietRoom.id).filter((x) => x.content === 'said while Redis was away').length, 1,
+        'the quiet room\'s missed message reached node 2 once');
+      await Promise.all([q1, q2].map((m) => disconnect(m.socket)));
     });
 
     test('presence is rebuilt after the Redis restart: every node lists the members of all nodes again', { timeout: 30_000 }, async () => {
