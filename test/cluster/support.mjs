@@ -117,7 +117,10 @@ process.on('exit', () => {
   }
 });
 
-/** A free loopback port whose cluster bus port (port + 10000) is free too. */
+/**
+ * A free loopback port whose cluster bus port (port + 10000) is free too, both below 32768 (out
+ * of the usual ephemeral range, so no outgoing connection takes one before the server starts).
+ */
 async function freeClusterPort() {
   const listens = (port) => new Promise((resolve) => {
     const srv = net.createServer();
@@ -126,7 +129,7 @@ async function freeClusterPort() {
     srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
   });
   for (;;) {
-    const port = 20000 + randomBytes(2).readUInt16BE() % 30000;
+    const port = 10000 + randomBytes(2).readUInt16BE() % 12768;
     if (await listens(port) && await listens(port + 10000)) return port;
   }
 }

@@ -136,12 +136,14 @@ func eventually(t *testing.T, timeout time.Duration, cond func() bool, format st
 }
 
 // freePort returns a loopback port that is free, and whose cluster bus port (+10000) is too.
+// Both are below 32768, out of the usual range of ephemeral ports, so no outgoing
+// connection takes one between this check and the server's start.
 func freePort(t *testing.T) int {
 	t.Helper()
 	for range 100 {
 		var b [2]byte
 		rand.Read(b[:])
-		port := 20000 + (int(b[0])<<8|int(b[1]))%30000
+		port := 10000 + (int(b[0])<<8|int(b[1]))%12768
 		ok := true
 		for _, p := range []int{port, port + 10000} {
 			ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p))
