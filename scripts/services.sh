@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Starts PostgreSQL and Redis on their default loopback ports when they are not already
-# answering; the cluster and PostgreSQL tests need them. Installs them from Debian if missing.
+# answering, and a 3-master Redis Cluster (scripts/redis-cluster.sh); the cluster and
+# PostgreSQL tests need them. Installs them from Debian if missing.
 set -euo pipefail
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -21,3 +22,6 @@ if ! listening 6379; then
   redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no --dir /tmp/colachat-redis
 fi
 for _ in $(seq 50); do listening 6379 && break; sleep 0.2; done
+
+# A 3-master Redis Cluster on 127.0.0.1:7101-7103, for the tests that run on one.
+"$(dirname "$0")/redis-cluster.sh" start

@@ -126,7 +126,7 @@ func randomNodeID() string {
 
 func (a *App) build() error {
 	// Transport totals are read at scrape time from the socket server built below.
-	m, metricsHandler, err := newMeter(metrics.Sources{
+	src := metrics.Sources{
 		Connections: func() int { return a.sio.Stats().Conns },
 		Rooms:       func() int { return a.sio.RoomCount() },
 		Deliveries:  func() uint64 { return a.sio.Stats().PacketsOut },
@@ -135,7 +135,14 @@ func (a *App) build() error {
 		GapsFilled:    func() uint64 { return uint64(a.svc.StreamStats().Filled) },
 		Duplicates:    func() uint64 { return uint64(a.svc.StreamStats().Dropped) },
 		ForeignEvents: func() uint64 { return uint64(a.svc.StreamStats().Foreign) },
-	})
+	}
+	if a.cluster != nil {
+		b := a.cluster.Broker()
+		src.BrokerReceived = func() uint64 { return b.Stats().Received }
+		src.BrokerNotHosted = func() uint64 { return b.Stats().NotHosted }
+		src.RoomsHosted = func() int { return b.Stats().Hosted }
+	}
+	m, metricsHandler, err := newMeter(src)
 	if err != nil {
 		return err
 	}
@@ -168,6 +175,13 @@ func (a *App) build() error {
 			if err := svc.Departed(ctx, roomID, chatterID); err != nil {
 				a.log.Warn("leave of a dead node's chatter", "room", roomID, "chatter", chatterID, "err", err)
 			}
+		})
+		// What was published while a room's subscription was lost never comes: the hosted
+		// rooms are checked against the store once their subscriptions are back.
+		a.cluster.OnResubscribed(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			svc.Resync(ctx)
 		})
 	}
 

@@ -37,15 +37,19 @@ type TypingEvent struct {
 }
 
 // Broker fans events out to the nodes that host their room (in-process, or Redis for a
-// cluster). Delivery may reorder or lose events: the service puts each room's stored events
-// back in order and reads lost ones from the store.
+// cluster). A node hosts a room while it has members there; the in-process broker delivers
+// every event. Delivery may reorder or lose events: the service puts each room's stored
+// events back in order and reads lost ones from the store.
 type Broker interface {
-	// Publish sends ev to every node that hosts ev.RoomID. Subscribers must not block.
+	// Publish sends ev to every node that hosts ev.RoomID.
 	Publish(ctx context.Context, ev Event) error
-	// Subscribe registers fn for the events of the rooms this node hosts.
+	// Subscribe registers fn for the events of the rooms this node hosts. fn must not block;
+	// it may be called from several goroutines at once, but a room's events come from one
+	// goroutine at a time, in the order they were published.
 	Subscribe(fn func(Event)) (unsubscribe func())
 	// Host makes this node receive the room's events. It returns once the subscription is
 	// in place: every event published after it returns reaches the subscribers. Idempotent.
+	// When it fails the room is not hosted.
 	Host(ctx context.Context, roomID string) error
 	// Unhost stops receiving the room's events. Idempotent.
 	Unhost(ctx context.Context, roomID string) error

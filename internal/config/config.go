@@ -7,7 +7,8 @@
 //
 //	--addr               :8080
 //	--database-url       sqlite://colachat.db (in the working directory; sqlite:///abs/path.db)
-//	--redis-url          empty: in-process broker and presence; redis://host:port/db for a cluster
+//	--redis-url          empty: in-process broker and presence; for a cluster redis://host:port/db
+//	                     (one Redis 7) or redis-cluster://host1:port1,host2:port2,... (Redis Cluster seeds)
 //	--node-id            random; names this node's presence entries in Redis
 //	--debug-addr         empty; host:port serving /debug/pprof/
 //	--cors-origins       *  (comma list; the request's origin is echoed, with credentials)
@@ -38,6 +39,7 @@ import (
 	"net/netip"
 	"net/url"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -46,7 +48,7 @@ import (
 type Config struct {
 	Addr        string // listen address, host:port
 	DatabaseURL string // sqlite://file.db, sqlite:///abs/file.db or postgres://user@host:port/db
-	RedisURL    string // empty: in-process broker and presence; redis://host:port/db for a cluster
+	RedisURL    string // empty: in-process; redis://host:port/db or redis-cluster://host1:port1,... for a cluster
 	NodeID      string // names this node in a cluster; random when empty
 	DebugAddr   string // where to serve pprof (loopback advised); empty: off
 	CORSOrigins []string
@@ -156,8 +158,8 @@ func (c Config) Validate() error {
 		return bad("database-url", "%v", err)
 	}
 	if c.RedisURL != "" {
-		if u, err := url.Parse(c.RedisURL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") {
-			return bad("redis-url", "%q is not a redis:// or rediss:// URL", c.RedisURL)
+		if err := checkRedisURL(c.RedisURL); err != nil {
+			return bad("redis-url", "%v", err)
 		}
 	}
 	if c.DebugAddr != "" {
@@ -230,6 +232,39 @@ func (e *Error) Error() string {
 // upper case with dashes as underscores.
 func EnvName(flag string) string {
 	return "COLACHAT_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
+}
+
+// checkRedisURL accepts redis://host:port/db (rediss:// with TLS) for one Redis and
+// redis-cluster://host1:port1,host2:port2,... (seed nodes) for a Redis Cluster, each
+// with an optional user:password@.
+func checkRedisURL(raw string) error {
+	const cluster = "redis-cluster://"
+	if !strings.HasPrefix(raw, cluster) {
+		u, err := url.Parse(raw)
+		if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
+			return fmt.Errorf("%q is not redis://host:port/db (rediss:// for TLS) nor %shost1:port1,host2:port2 (seeds)", raw, cluster)
+		}
+		return nil
+	}
+	seeds := strings.TrimSuffix(strings.TrimPrefix(raw, cluster), "/")
+	if at := strings.LastIndex(seeds, "@"); at >= 0 {
+		seeds = seeds[at+1:]
+	}
+	if strings.ContainsAny(seeds, "/?#") {
+		return fmt.Errorf("%q: a cluster URL holds seed nodes only (%shost1:port1,host2:port2), no database, path or options", raw, cluster)
+	}
+	for _, seed := range strings.Split(seeds, ",") {
+		host, port, err := net.SplitHostPort(seed)
+		if err != nil || host == "" || !validPort(port) {
+			return fmt.Errorf("seed %q of %q is not host:port (want %shost1:port1,host2:port2)", seed, raw, cluster)
+		}
+	}
+	return nil
+}
+
+func validPort(p string) bool {
+	n, err := strconv.Atoi(p)
+	return err == nil && n > 0 && n < 65536
 }
 
 func checkOrigin(o string) error {

@@ -66,7 +66,7 @@ func register(fs *flag.FlagSet, c *Config) {
 	fs.StringVar(&c.Addr, "addr", c.Addr, "listen address, host:port")
 	fs.StringVar(&c.DatabaseURL, "database-url", c.DatabaseURL,
 		"message store: sqlite://relative.db, sqlite:///abs/path.db, or postgres://user@host:5432/db for a cluster")
-	fs.StringVar(&c.RedisURL, "redis-url", c.RedisURL, "Redis for a cluster (redis://host:port/db): cross-node events and presence; empty: in-process")
+	fs.StringVar(&c.RedisURL, "redis-url", c.RedisURL, "Redis for a cluster: redis://host:port/db (one Redis 7) or redis-cluster://host1:port1,host2:port2,... (Redis Cluster seed nodes); empty: in-process")
 	fs.StringVar(&c.NodeID, "node-id", c.NodeID, "name of this node in a cluster; random when empty")
 	fs.StringVar(&c.DebugAddr, "debug-addr", c.DebugAddr, "host:port serving /debug/pprof/ (keep it on loopback); empty: off")
 	fs.Var(listValue{&c.CORSOrigins}, "cors-origins",

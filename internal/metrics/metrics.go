@@ -36,6 +36,11 @@ type Sources struct {
 	GapsFilled    func() uint64 // stored events read from the store because their publish did not come in time
 	Duplicates    func() uint64 // stored events received twice
 	ForeignEvents func() uint64 // events received for rooms this node does not host
+
+	// A cluster's broker (nil on a single node).
+	BrokerReceived  func() uint64 // events received from Redis
+	BrokerNotHosted func() uint64 // of those, events of rooms this node does not host
+	RoomsHosted     func() int    // rooms whose events this node receives
 }
 
 // latencyBuckets span 100 µs to about 3 s: acks and commits are usually a few ms.
@@ -95,12 +100,20 @@ func New(reg prometheus.Registerer, src Sources) (*Metrics, error) {
 		{src.GapsFilled, "stream_gap_fills_total", "Stored events read from the store because their publish did not arrive in time."},
 		{src.Duplicates, "stream_duplicates_total", "Stored events received more than once (dropped)."},
 		{src.ForeignEvents, "stream_foreign_events_total", "Events received for rooms this node does not host (dropped)."},
+		{src.BrokerReceived, "broker_events_received_total", "Events this node received from Redis, for the rooms it hosts."},
+		{src.BrokerNotHosted, "broker_events_not_hosted_total", "Events received from Redis for rooms this node does not host (zero by design)."},
 	} {
 		if f := c.f; f != nil {
 			collectors = append(collectors, prometheus.NewCounterFunc(prometheus.CounterOpts{
 				Namespace: "colachat", Name: c.name, Help: c.help,
 			}, func() float64 { return float64(f()) }))
 		}
+	}
+	if f := src.RoomsHosted; f != nil {
+		collectors = append(collectors, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Namespace: "colachat", Name: "broker_rooms_hosted",
+			Help: "Rooms whose events this node receives from Redis.",
+		}, func() float64 { return float64(f()) }))
 	}
 	for _, c := range collectors {
 		if err := reg.Register(c); err != nil {

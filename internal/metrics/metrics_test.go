@@ -31,6 +31,10 @@ func TestCollectorsAppearInScrape(t *testing.T) {
 		GapsFilled:    func() uint64 { return 4 },
 		Duplicates:    func() uint64 { return 5 },
 		ForeignEvents: func() uint64 { return 6 },
+
+		BrokerReceived:  func() uint64 { return 9 },
+		BrokerNotHosted: func() uint64 { return 0 },
+		RoomsHosted:     func() int { return 2 },
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -52,6 +56,9 @@ func TestCollectorsAppearInScrape(t *testing.T) {
 		"colachat_stream_gap_fills_total 4",
 		"colachat_stream_duplicates_total 5",
 		"colachat_stream_foreign_events_total 6",
+		"colachat_broker_events_received_total 9",
+		"colachat_broker_events_not_hosted_total 0",
+		"colachat_broker_rooms_hosted 2",
 		`colachat_http_requests_total{method="GET",route="GET /chat/rooms",status="200"} 1`,
 		"go_goroutines",
 	} {

@@ -1,10 +1,13 @@
 // A colachat cluster: three nodes sharing one PostgreSQL database and one Redis, driven with the
-// stock socket.io-client 4.8.1 over loopback. Covers cross-node delivery and order, cluster-wide
-// presence, capacity under a join race, the leave grace across nodes, expiry seen on every node,
-// a node killed with kill -9, and Redis restarted mid-run.
+// stock socket.io-client 4.8.1 over loopback. Covers cross-node delivery and order, fan-out by
+// room (a node receives only the events of rooms it hosts), cluster-wide presence, capacity
+// under a join race, the leave grace across nodes, expiry seen on every node, a node killed with
+// kill -9, and Redis restarted mid-run.
 //
-// Needs PostgreSQL on 127.0.0.1:5432 (user postgres, trust auth, database `test` to connect to)
-// and /usr/bin/redis-server; this file starts its own redis-server on a free port.
+// It runs on one Redis; redis-cluster.test.mjs runs it on a Redis Cluster
+// (COLACHAT_TEST_REDIS=cluster, see redisTopology in support.mjs). Needs PostgreSQL on
+// 127.0.0.1:5432 (user postgres, trust auth, database `test` to connect to), /usr/bin/redis-server
+// and redis-cli; this file starts its own Redis on free ports.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
@@ -13,8 +16,10 @@ import {
 } from '../lib/server.mjs';
 import { assertMessage, isAlert, restOk } from '../lib/contract.mjs';
 import {
-  createDatabase, eventually, newTicketKey, psql, startNodes, startRedis, waitForStatus,
+  createDatabase, eventually, newTicketKey, psql, redisTopology, startNodes, waitForStatus,
 } from './support.mjs';
+
+const topology = redisTopology();
 
 // A node's presence entries outlive its last heartbeat by 5 s; the survivors must have dropped a
 // dead node's sockets by then. This is the deadline for seeing it, with room for a busy machine.
@@ -30,7 +35,7 @@ let n3;
 const extraDatabases = [];
 
 before(async () => {
-  redis = await startRedis();
+  redis = await topology.start();
   db = await createDatabase();
   ticketKey = newTicketKey();
   [n1, n2, n3] = await startNodes({ count: 3, db, redis, ticketKey, names: ['node-1', 'node-2', 'node-3'] });
@@ -96,7 +101,42 @@ function reconnectTo(socket, url) {
   });
 }
 
-describe('cluster of three nodes on one PostgreSQL and one Redis', () => {
+/** The node's broker counters, from its /metrics. */
+async function brokerCounters(node) {
+  const res = await api(node.url, 'GET', '/metrics');
+  assert.equal(res.status, 200, `GET /metrics on ${node.nodeId}: ${res.status}`);
+  const value = (name) => {
+    const line = res.text.split('\n').find((l) => l.startsWith(`${name} `));
+    assert.ok(line, `${node.nodeId}'s /metrics lacks ${name}`);
+    return Number(line.split(' ')[1]);
+  };
+  return {
+    received: value('colachat_broker_events_received_total'),
+    notHosted: value('colachat_broker_events_not_hosted_total'),
+  };
+}
+
+describe(`cluster of three nodes on one PostgreSQL and ${topology.name}`, () => {
+  // First, while node 3 has never had a member: it must receive nothing at all.
+  test('fan-out by room: only the nodes with members in a room receive its events', { timeout: 30_000 }, async () => {
+    const room = await createRoom(n1.url, { capacity: 8 });
+    const [a, b] = await joinAll(room.id, [n1.url, n2.url]);
+    const N = 20;
+    for (let i = 0; i < N; i++) {
+      assert.equal((await say(a.socket, room.id, `fan-${i}`)).success, true);
+    }
+    await waitFor(b.socket, 'sendMessage', (m) => m.content === `fan-${N - 1}`);
+    await sleep(SETTLE_MS);
+    const [c1, c2, c3] = await Promise.all([n1, n2, n3].map(brokerCounters));
+    assert.ok(c1.received >= N && c2.received >= N,
+      `nodes 1 and 2 host the room and received ${c1.received} and ${c2.received} events, want at least ${N}`);
+    assert.equal(c3.received, 0, 'node 3 has no member in any room, yet received events');
+    for (const [k, c] of [c1, c2, c3].entries()) {
+      assert.equal(c.notHosted, 0, `node ${k + 1} received ${c.notHosted} events of rooms it does not host`);
+    }
+    await Promise.all([a, b].map((m) => disconnect(m.socket)));
+  });
+
   test('cross-node delivery: every member gets every message once, all in the same order, each sender\'s order kept', { timeout: 60_000 }, async (t) => {
     const room = await createRoom(n1.url, { capacity: 8 });
     const members = await joinAll(room.id, [n1.url, n2.url, n3.url]);
@@ -417,6 +457,9 @@ describe('cluster of three nodes on one PostgreSQL and one Redis', () => {
     test('nothing acked is lost; /readyz is 503 while Redis is down and 200 after; cross-node delivery works again', { timeout: 90_000 }, async (t) => {
       const room = await createRoom(n1.url, { capacity: 8 });
       const probeRoom = await createRoom(n1.url, { capacity: 8 }); // for a join while Redis is down
+      // A room that stays quiet after Redis returns: what it missed must come without a next message.
+      const quietRoom = await createRoom(n1.url, { capacity: 8 });
+      const [q1, q2] = await joinAll(quietRoom.id, [n1.url, n2.url]);
       const members = await joinAll(room.id, [n1.url, n2.url, n3.url]);
       state.room = room;
       state.members = members;
@@ -452,6 +495,8 @@ describe('cluster of three nodes on one PostgreSQL and one Redis', () => {
       const lateAck = await emitJoin(late, probeRoom.id).catch((err) => ({ error: err.message }));
       t.diagnostic(`joinRoom while Redis is down: ${JSON.stringify(lateAck).slice(0, 200)}`);
       await disconnect(late);
+      const quiet = await say(q1.socket, quietRoom.id, 'said while Redis was away');
+      assert.equal(quiet?.success, true, `a send in the quiet room while Redis was down: ${JSON.stringify(quiet)}`);
       await sleep(1000); // keep sending while Redis is away
       phase = 'restarting';
       await redis.start(); // same port, empty: no persistence
@@ -504,6 +549,11 @@ describe('cluster of three nodes on one PostgreSQL and one Redis', () => {
         const n = chatMessages(m.socket, room.id, since[k]).filter((x) => x.content === 'after redis').length;
         assert.equal(n, 1, `member on node ${k + 1} got "after redis" ${n} times, want 1`);
       }
+      // Node 2 read the quiet room's missed message from the store once its subscription was back.
+      await waitFor(q2.socket, 'sendMessage', (x) => x.content === 'said while Redis was away', { timeout: 5000 });
+      assert.equal(chatMessages(q2.socket, quietRoom.id).filter((x) => x.content === 'said while Redis was away').length, 1,
+        'the quiet room\'s missed message reached node 2 once');
+      await Promise.all([q1, q2].map((m) => disconnect(m.socket)));
     });
 
     test('presence is rebuilt after the Redis restart: every node lists the members of all nodes again', { timeout: 30_000 }, async () => {

@@ -5,14 +5,19 @@
 // with every message once; the clients of a node killed with kill -9 end the same way on the
 // survivors; and a PostgreSQL restarted mid-stream loses nothing acked while it refuses, with a
 // clear code, what it could not store.
+//
+// It runs on one Redis; order-redis-cluster.test.mjs runs it on a Redis Cluster
+// (COLACHAT_TEST_REDIS=cluster, see redisTopology in support.mjs).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   cleanup, createRoom, disconnect, emitAck, emitJoin, history, joinRoom, sleep, waitFor,
 } from '../lib/server.mjs';
 import {
-  createDatabase, eventually, newTicketKey, startNodes, startPostgres, startRedis, waitForStatus,
+  createDatabase, eventually, newTicketKey, redisTopology, startNodes, startPostgres, waitForStatus,
 } from './support.mjs';
+
+const topology = redisTopology();
 
 const SENDERS_PER_NODE = 2;
 const RATE_PER_SENDER = 40; // messages a second
@@ -26,7 +31,7 @@ let nodes;
 const removals = [];
 
 before(async () => {
-  redis = await startRedis();
+  redis = await topology.start();
   db = await createDatabase('colachat_order');
   ticketKey = newTicketKey();
   nodes = await startNodes({ count: 3, db, redis, ticketKey, names: ['order-1', 'order-2', 'order-3'] });
@@ -135,7 +140,7 @@ async function flap(socket, url) {
   return socket.recovered === true;
 }
 
-describe('one order per room across three nodes', () => {
+describe(`one order per room across three nodes, on ${topology.name}`, () => {
   test('steady listeners, a flapping client that recovers on other nodes, and six senders on three nodes', { timeout: 120_000 }, async () => {
     const room = await createRoom(nodes[0].url, { capacity: 16 });
     const listeners = [];

@@ -1,9 +1,11 @@
-// Cluster test support: this file's own redis-server (so a test can kill and restart it), a
-// fresh PostgreSQL database per test file, and colachat nodes that share them. Everything is
-// on loopback; only processes started here are ended, each by its own handle.
+// Cluster test support: this file's own redis-server or 3-master Redis Cluster (so a test can
+// kill and restart it), a fresh PostgreSQL database per test file, and colachat nodes that
+// share them. Everything is on loopback; only processes started here are ended, each by its
+// own handle or pid file.
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -102,6 +104,80 @@ export async function startRedis() {
   liveRedis.add(redis);
   await redis.start();
   return redis;
+}
+
+const CLUSTER_SCRIPT = fileURLToPath(new URL('../../scripts/redis-cluster.sh', import.meta.url));
+const clusterDirs = new Map(); // dir → its ports, ended on exit
+
+process.on('exit', () => {
+  for (const [dir, ports] of clusterDirs) {
+    try {
+      execFileSync(CLUSTER_SCRIPT, ['stop'], { env: { ...process.env, REDIS_CLUSTER_PORTS: ports, REDIS_CLUSTER_DIR: dir } });
+    } catch { /* already gone */ }
+  }
+});
+
+/**
+ * A free loopback port whose cluster bus port (port + 10000) is free too, both below 32768 (out
+ * of the usual ephemeral range, so no outgoing connection takes one before the server starts).
+ */
+async function freeClusterPort() {
+  const listens = (port) => new Promise((resolve) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+  });
+  for (;;) {
+    const port = 10000 + randomBytes(2).readUInt16BE() % 12768;
+    if (await listens(port) && await listens(port + 10000)) return port;
+  }
+}
+
+/**
+ * Starts a 3-master Redis Cluster of this test file on free loopback ports, without
+ * persistence (scripts/redis-cluster.sh). Returns the same shape as startRedis: {url,
+ * kill9(), start(), stop()}; kill9 ends every master as a crash, and start brings them back
+ * empty into the same cluster (their nodes.conf is kept).
+ */
+export async function startRedisCluster() {
+  const ports = [];
+  while (ports.length < 3) {
+    const p = await freeClusterPort();
+    if (!ports.includes(p)) ports.push(p);
+  }
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'colachat-redis-cluster-'));
+  const env = { ...process.env, REDIS_CLUSTER_PORTS: ports.join(' '), REDIS_CLUSTER_DIR: dir };
+  const run = (command) => new Promise((resolve, reject) => {
+    execFile(CLUSTER_SCRIPT, [command], { env, timeout: 60_000 }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`redis-cluster.sh ${command}: ${stderr || err.message}`));
+      else resolve();
+    });
+  });
+  clusterDirs.set(dir, env.REDIS_CLUSTER_PORTS);
+  const cluster = {
+    ports,
+    url: `redis-cluster://${ports.map((p) => `127.0.0.1:${p}`).join(',')}`,
+    start: () => run('start'),
+    kill9: () => run('kill'),
+    async stop() {
+      await run('stop');
+      clusterDirs.delete(dir);
+    },
+  };
+  await cluster.start();
+  return cluster;
+}
+
+/**
+ * The Redis a test file runs on: one redis-server, or a Redis Cluster when
+ * COLACHAT_TEST_REDIS=cluster (set by the *-redis-cluster.test.mjs files). Returns {name, start}.
+ */
+export function redisTopology() {
+  if (process.env.COLACHAT_TEST_REDIS === 'cluster') {
+    return { name: 'a 3-master Redis Cluster', start: startRedisCluster };
+  }
+  return { name: 'one Redis', start: startRedis };
 }
 
 /** Runs one SQL statement with psql (trust auth on loopback); resolves with its unaligned output. */

@@ -11,8 +11,9 @@ import (
 )
 
 // Broker delivers each published event synchronously, in the publisher's goroutine, to
-// every subscriber. Subscribers must not block (the gateway only enqueues). Safe for
-// concurrent use; Publish takes no lock.
+// every subscriber: on one node every room is hosted, so Host and Unhost have nothing to
+// do. Subscribers must not block (the gateway only enqueues). Safe for concurrent use;
+// Publish takes no lock.
 type Broker struct {
 	mu   sync.Mutex // serializes Subscribe/unsubscribe
 	next uint64
@@ -42,11 +43,11 @@ func (b *Broker) Publish(ctx context.Context, ev chat.Event) error {
 	return nil
 }
 
-// Subscribe adds fn; the returned func removes it (calling it twice is harmless).
 // Host and Unhost do nothing: in one process every event reaches every subscriber.
 func (b *Broker) Host(context.Context, string) error   { return nil }
 func (b *Broker) Unhost(context.Context, string) error { return nil }
 
+// Subscribe adds fn; the returned func removes it (calling it twice is harmless).
 func (b *Broker) Subscribe(fn func(chat.Event)) (unsubscribe func()) {
 	b.mu.Lock()
 	defer b.mu.Unlock()

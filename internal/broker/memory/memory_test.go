@@ -177,3 +177,27 @@ func TestPresenceTryAddIsAtomic(t *testing.T) {
 		t.Fatalf("got %d admitted, %d online; want %d each", admitted, len(online), capacity)
 	}
 }
+
+func TestBrokerDeliversEveryRoomWithoutHosting(t *testing.T) {
+	ctx := context.Background()
+	b := NewBroker()
+	var got []string
+	b.Subscribe(func(ev chat.Event) { got = append(got, ev.RoomID) })
+	if err := b.Host(ctx, "hosted"); err != nil {
+		t.Fatal(err)
+	}
+	for _, room := range []string{"hosted", "never-hosted"} {
+		if err := b.Publish(ctx, chat.Event{Kind: chat.EventMessage, RoomID: room}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := b.Unhost(ctx, "hosted"); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Publish(ctx, chat.Event{Kind: chat.EventMessage, RoomID: "hosted"}); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"hosted", "never-hosted", "hosted"}; !slices.Equal(got, want) {
+		t.Fatalf("got %v, want %v: one node delivers every room's events", got, want)
+	}
+}

@@ -2,7 +2,11 @@ package redis
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
 	"fmt"
+	"hash/fnv"
 	"sort"
 	"strconv"
 	"strings"
@@ -14,104 +18,148 @@ import (
 	"colachat/internal/chat"
 )
 
-// Presence is the cluster-wide chat.Presence. Each room is a hash of connID →
-// "node|chatter|joinedMillis". A node proves it is alive by refreshing a key with a short
-// expiry; entries of a node whose key has expired are ghosts, dropped by the scripts the
-// next time they read the room, so a dead node's sockets leave every online list and stop
-// counting against capacity within NodeTTL.
+// Presence is the cluster-wide chat.Presence. Every key of a room is in the room's hash
+// slot ("<prefix>{<roomId>}:..."), so each operation is one script on one slot, which a
+// Redis Cluster runs like a single Redis:
 //
-// The scripts read node keys they are not given in KEYS: fine on a single Redis (or a
-// primary with replicas), not on Redis Cluster, where rooms would need hash tags.
+//	{room}:presence         hash connID → "run|chatter|joinedMillis"
+//	{room}:left:<chatter>   a leave mark, expiring after the grace
+//
+// Liveness lives apart, in the node registry ("<prefix>nodes", a sorted set of runs by last
+// heartbeat, Redis's clock). A run is one start of a node: the node id and a random
+// suffix, so a node restarted under the same id does not own its previous run's entries.
+// Each heartbeat reads the registry, and the scripts are given the runs known dead: their
+// entries are skipped (and deleted by the reaper). A run missing from the registry is
+// alive: a node that has just started registers before it writes, but may not be in
+// another node's view yet.
+//
+//	nodes                   sorted set run → last heartbeat (ms); a reaped run is kept,
+//	                        as −(reap time), for deadRetention
+//	node-rooms:<run>        set of the rooms where the run has entries, for the reaper
 type Presence struct {
 	rdb    goredis.UniversalClient
 	prefix string
-	node   string // this process's tag: the node id plus a per-start suffix
+	node   string
+	ttl    time.Duration
 
-	// local mirrors this node's own entries, so they can be written again when Redis
-	// comes back empty (a restart without persistence).
 	mu    sync.Mutex
-	local map[string]localEntry // by connID
+	run   string                // this run's name in the registry
+	dead  []string              // runs known dead at the last heartbeat
+	local map[string]localEntry // this node's entries, by localKey: written again when Redis lost them
+	rooms map[string]int        // this node's entries per room
+
+	// stripes serialize this node's writes to a room (an entry, and the room's membership
+	// in node-rooms) with each other and with restore.
+	stripes [64]sync.Mutex
 }
 
-type localEntry struct{ roomID, roomKey, value string }
+type localEntry struct {
+	roomID, chatterID, connID string
+	joined                    int64
+}
+
+// deadRetention is how long a reaped run stays known dead. Its entries are deleted when it
+// is reaped; the record only covers an entry written by a run that was declared dead while
+// it still lived, until that run notices and writes its entries again under a new name.
+const deadRetention = 24 * time.Hour
 
 var _ chat.Presence = (*Presence)(nil)
 
-func (p *Presence) roomKey(roomID string) string { return p.prefix + "presence:" + roomID }
-func (p *Presence) nodePrefix() string           { return p.prefix + "node:" }
-func (p *Presence) nodesKey() string             { return p.prefix + "nodes" }
-
-// roomsKey names the set of rooms where node has (or had) entries, so a dead node's rooms
-// can be reaped without scanning every room.
-func (p *Presence) roomsKey(node string) string { return p.prefix + "node-rooms:" + node }
-func (p *Presence) leftKey(roomID, chatterID string) string {
-	return p.prefix + "left:" + roomID + ":" + chatterID
+func newPresence(rdb goredis.UniversalClient, prefix, node string, ttl time.Duration) *Presence {
+	p := &Presence{rdb: rdb, prefix: prefix, node: node, ttl: ttl,
+		local: map[string]localEntry{}, rooms: map[string]int{}}
+	p.run = newRun(node)
+	return p
 }
 
-// liveEntries is shared by the scripts: it walks a room and leaves in `live` a list of
-// {chatter, joinedMillis} of the entries whose node is alive. Entries of dead nodes are
-// skipped, not deleted: the reaper deletes them, and announces the chatters that left with
-// them (reapScript).
-const liveEntries = `
+// newRun names a start of node: its id and a random suffix.
+func newRun(node string) string {
+	suffix := make([]byte, 4)
+	rand.Read(suffix)
+	return node + "." + hex.EncodeToString(suffix)
+}
+
+func (p *Presence) roomKey(roomID string) string { return p.prefix + "{" + roomID + "}:presence" }
+func (p *Presence) leftKey(roomID, chatterID string) string {
+	return p.prefix + "{" + roomID + "}:left:" + chatterID
+}
+func (p *Presence) nodesKey() string           { return p.prefix + "nodes" }
+func (p *Presence) roomsKey(run string) string { return p.prefix + "node-rooms:" + run }
+
+func localKey(roomID, connID string) string { return roomID + "\x00" + connID }
+
+func (p *Presence) stripe(roomID string) *sync.Mutex {
+	h := fnv.New32a()
+	h.Write([]byte(roomID))
+	return &p.stripes[h.Sum32()%uint32(len(p.stripes))]
+}
+
+// view returns this run's name and the runs known dead.
+func (p *Presence) view() (run string, dead []string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.run, p.dead
+}
+
+// withDead appends the dead runs to a script's arguments.
+func withDead(dead []string, args ...any) []any {
+	for _, d := range dead {
+		args = append(args, d)
+	}
+	return args
+}
+
+var errNoRoomID = errors.New("redis presence: empty room id")
+
+// The scripts' arguments end with the runs known dead, from argument deadFrom on.
+const deadSet = `
+local dead = {}
+for i = deadFrom, #ARGV do dead[ARGV[i]] = true end
+`
+
+// liveEntries leaves in `live` the room's entries ({chatter, joinedMillis}) whose run is
+// not known dead. Entries of dead runs are skipped, not deleted: the reaper deletes them
+// and reports the chatters that left with them.
+const liveEntries = deadSet + `
 local live = {}
 local entries = redis.call('HGETALL', KEYS[1])
 for i = 1, #entries, 2 do
-  local node, chatter, joined = string.match(entries[i+1], '^([^|]*)|([^|]*)|(%d+)$')
-  if node ~= nil and redis.call('EXISTS', ARGV[1] .. node) == 1 then
-    live[#live+1] = {chatter, joined, entries[i]}
+  local run, chatter, joined = string.match(entries[i+1], '^([^|]*)|([^|]*)|(%d+)$')
+  if run ~= nil and not dead[run] then
+    live[#live+1] = {chatter, joined}
   end
 end
 `
 
-// reapScript: ARGV = nodePrefix, the node being reaped. Deletes a room's entries of that node
-// and of any other dead node, and returns the chatters that had one and have no live entry
-// left: they are gone.
-var reapScript = goredis.NewScript(`
-local dead, live = {}, {}
-local entries = redis.call('HGETALL', KEYS[1])
-for i = 1, #entries, 2 do
-  local node, chatter = string.match(entries[i+1], '^([^|]*)|([^|]*)|')
-  if node == nil or node == ARGV[2] or redis.call('EXISTS', ARGV[1] .. node) == 0 then
-    redis.call('HDEL', KEYS[1], entries[i])
-    if chatter ~= nil then dead[chatter] = true end
-  else
-    live[chatter] = true
-  end
-end
-local gone = {}
-for chatter in pairs(dead) do
-  if not live[chatter] then gone[#gone+1] = chatter end
-end
-return gone
-`)
-
-// tryAddScript: KEYS = room hash, this node's room set; ARGV = nodePrefix, connID, value,
-// chatterID, capacity, roomID.
-var tryAddScript = goredis.NewScript(liveEntries + `
-local seen, count, present = {}, 0, false
+// tryAddScript: KEYS = room; ARGV = connID, value, chatterID, capacity, dead runs...
+var tryAddScript = goredis.NewScript(`local deadFrom = 5` + liveEntries + `
+local seen, count = {}, 0
 for _, e in ipairs(live) do
+  if e[1] == ARGV[3] then
+    redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+    return 1
+  end
   if not seen[e[1]] then seen[e[1]] = true; count = count + 1 end
-  if e[1] == ARGV[4] then present = true end
 end
-local cap = tonumber(ARGV[5])
-if not present and cap > 0 and count >= cap then return 0 end
-redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
-redis.call('SADD', KEYS[2], ARGV[6])
+local cap = tonumber(ARGV[4])
+if cap > 0 and count >= cap then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 return 1
 `)
 
-// removeScript: ARGV = nodePrefix, connID, chatterID. Returns 1 when the chatter still has
-// a live connection in the room.
-var removeScript = goredis.NewScript(`redis.call('HDEL', KEYS[1], ARGV[2])
+// removeScript: KEYS = room; ARGV = connID, chatterID, dead runs... Returns 1 when the
+// chatter still has a live connection in the room.
+var removeScript = goredis.NewScript(`local deadFrom = 3
+redis.call('HDEL', KEYS[1], ARGV[1])
 ` + liveEntries + `
 for _, e in ipairs(live) do
-  if e[1] == ARGV[3] then return 1 end
+  if e[1] == ARGV[2] then return 1 end
 end
 return 0
 `)
 
-// onlineScript: ARGV = nodePrefix. Returns a flat list chatter, joinedMillis, ...
-var onlineScript = goredis.NewScript(liveEntries + `
+// onlineScript: KEYS = room; ARGV = dead runs... Returns chatter, joinedMillis, ...
+var onlineScript = goredis.NewScript(`local deadFrom = 1` + liveEntries + `
 local out = {}
 for _, e in ipairs(live) do
   out[#out+1] = e[1]
@@ -120,34 +168,108 @@ end
 return out
 `)
 
+// reapScript: KEYS = room; ARGV = dead runs... Deletes the entries of dead runs (and any
+// malformed one) and returns the chatters that had one and have no live entry left.
+var reapScript = goredis.NewScript(`local deadFrom = 1` + deadSet + `
+local gone, live = {}, {}
+local entries = redis.call('HGETALL', KEYS[1])
+for i = 1, #entries, 2 do
+  local run, chatter = string.match(entries[i+1], '^([^|]*)|([^|]*)|')
+  if run == nil or dead[run] then
+    redis.call('HDEL', KEYS[1], entries[i])
+    if chatter ~= nil then gone[chatter] = true end
+  else
+    live[chatter] = true
+  end
+end
+local out = {}
+for chatter in pairs(gone) do
+  if not live[chatter] then out[#out+1] = chatter end
+end
+return out
+`)
+
 func (p *Presence) TryAdd(ctx context.Context, roomID, chatterID, connID string, capacity int) (bool, error) {
-	value := p.node + "|" + chatterID + "|" + strconv.FormatInt(time.Now().UnixMilli(), 10)
-	n, err := tryAddScript.Run(ctx, p.rdb, []string{p.roomKey(roomID), p.roomsKey(p.node)},
-		p.nodePrefix(), connID, value, chatterID, capacity, roomID).Int()
-	if err != nil {
-		return false, fmt.Errorf("redis presence: add: %w", err)
+	if roomID == "" {
+		return false, errNoRoomID
 	}
-	if n == 1 {
-		p.mu.Lock()
-		p.local[connID] = localEntry{roomID, p.roomKey(roomID), value}
-		p.mu.Unlock()
+	st := p.stripe(roomID)
+	st.Lock()
+	defer st.Unlock()
+	key := localKey(roomID, connID)
+	p.mu.Lock()
+	run, dead := p.run, p.dead
+	first := p.rooms[roomID] == 0
+	prev, again := p.local[key]
+	p.mu.Unlock()
+
+	// The room joins node-rooms before the entry exists, so a reaper always finds it.
+	if first {
+		if err := p.rdb.SAdd(ctx, p.roomsKey(run), roomID).Err(); err != nil {
+			return false, fmt.Errorf("redis presence: add: %w", err)
+		}
 	}
-	return n == 1, nil
+	joined := time.Now().UnixMilli()
+	if again {
+		joined = prev.joined
+	}
+	value := run + "|" + chatterID + "|" + strconv.FormatInt(joined, 10)
+	n, err := tryAddScript.Run(ctx, p.rdb, []string{p.roomKey(roomID)},
+		withDead(dead, connID, value, chatterID, capacity)...).Int()
+	if err != nil || n == 0 {
+		if first {
+			p.rdb.SRem(ctx, p.roomsKey(run), roomID) // best effort: a stale member only costs the reaper a look
+		}
+		if err != nil {
+			return false, fmt.Errorf("redis presence: add: %w", err)
+		}
+		return false, nil
+	}
+	p.mu.Lock()
+	if !again {
+		p.rooms[roomID]++
+	}
+	p.local[key] = localEntry{roomID: roomID, chatterID: chatterID, connID: connID, joined: joined}
+	p.mu.Unlock()
+	return true, nil
 }
 
 func (p *Presence) Remove(ctx context.Context, roomID, chatterID, connID string) (bool, error) {
+	if roomID == "" {
+		return false, errNoRoomID
+	}
+	st := p.stripe(roomID)
+	st.Lock()
+	defer st.Unlock()
+	key := localKey(roomID, connID)
 	p.mu.Lock()
-	delete(p.local, connID)
+	run, dead := p.run, p.dead
+	_, had := p.local[key]
+	last := false
+	if had {
+		delete(p.local, key)
+		if p.rooms[roomID]--; p.rooms[roomID] <= 0 {
+			delete(p.rooms, roomID)
+			last = true
+		}
+	}
 	p.mu.Unlock()
-	n, err := removeScript.Run(ctx, p.rdb, []string{p.roomKey(roomID)}, p.nodePrefix(), connID, chatterID).Int()
+	n, err := removeScript.Run(ctx, p.rdb, []string{p.roomKey(roomID)}, withDead(dead, connID, chatterID)...).Int()
 	if err != nil {
 		return false, fmt.Errorf("redis presence: remove: %w", err)
+	}
+	if last {
+		p.rdb.SRem(ctx, p.roomsKey(run), roomID) // best effort, as in TryAdd
 	}
 	return n == 1, nil
 }
 
 func (p *Presence) Online(ctx context.Context, roomID string) ([]string, error) {
-	flat, err := onlineScript.Run(ctx, p.rdb, []string{p.roomKey(roomID)}, p.nodePrefix()).StringSlice()
+	if roomID == "" {
+		return nil, errNoRoomID
+	}
+	_, dead := p.view()
+	flat, err := onlineScript.Run(ctx, p.rdb, []string{p.roomKey(roomID)}, withDead(dead)...).StringSlice()
 	if err != nil {
 		return nil, fmt.Errorf("redis presence: online: %w", err)
 	}
@@ -187,7 +309,8 @@ func (p *Presence) IsOnline(ctx context.Context, roomID, chatterID string) (bool
 // MarkLeft records that the chatter's last socket left the room; the mark lives for grace,
 // so a reload that lands on any node within it can tell (see TakeLeft).
 func (p *Presence) MarkLeft(ctx context.Context, roomID, chatterID string, grace time.Duration) error {
-	if err := p.rdb.Set(ctx, p.leftKey(roomID, chatterID), p.node, grace).Err(); err != nil {
+	run, _ := p.view()
+	if err := p.rdb.Set(ctx, p.leftKey(roomID, chatterID), run, grace).Err(); err != nil {
 		return fmt.Errorf("redis presence: mark left: %w", err)
 	}
 	return nil
@@ -211,55 +334,160 @@ func (p *Presence) HasLeft(ctx context.Context, roomID, chatterID string) (bool,
 	return n == 1, nil
 }
 
-// restore writes this node's entries again, after Redis lost them.
+// beatScript: KEYS = nodes; ARGV = run, ttl ms, dead retention ms. Records the run's
+// heartbeat at Redis's time (unless the run was reaped), forgets runs reaped more than the
+// retention ago, and returns: status (1 alive, 0 not registered: a first beat or lost data,
+// -1 reaped while it lived), Redis's time in ms, then run, score, ... for every run.
+var beatScript = goredis.NewScript(`
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], string.format('(%d', -(now - tonumber(ARGV[3]))), '(0')
+local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
+local status = 1
+if not score then status = 0 elseif tonumber(score) < 0 then status = -1 end
+if status >= 0 then redis.call('ZADD', KEYS[1], now, ARGV[1]) end
+local out = {status, now}
+local all = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
+for i = 1, #all do out[#out+1] = all[i] end
+return out
+`)
+
+// claimScript: KEYS = nodes; ARGV = run, ttl ms. Marks a run whose heartbeat is older than
+// ttl as reaped and returns 1, for exactly one caller.
+var claimScript = goredis.NewScript(`
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if not score then return 0 end
+score = tonumber(score)
+if score >= 0 and score < now - tonumber(ARGV[2]) then
+  redis.call('ZADD', KEYS[1], -now, ARGV[1])
+  return 1
+end
+return 0
+`)
+
+// beat records this run's heartbeat and reads the registry: the runs known dead, and those
+// of them still to reap. lost reports that Redis had no record of this run (its data was
+// lost, or it declared this run dead while it lived: then the node takes a new run name),
+// so this node's entries must be written again.
+func (p *Presence) beat(ctx context.Context) (stale []string, lost bool, err error) {
+	for range 2 {
+		run, _ := p.view()
+		res, err := beatScript.Run(ctx, p.rdb, []string{p.nodesKey()},
+			run, p.ttl.Milliseconds(), deadRetention.Milliseconds()).Slice()
+		if err != nil {
+			return nil, false, fmt.Errorf("redis presence: heartbeat: %w", err)
+		}
+		if len(res) < 2 {
+			return nil, false, fmt.Errorf("redis presence: heartbeat: short reply %v", res)
+		}
+		status, _ := res[0].(int64)
+		now, _ := res[1].(int64)
+		if status == -1 {
+			p.mu.Lock()
+			p.run = newRun(p.node)
+			p.mu.Unlock()
+			lost = true
+			continue
+		}
+		cutoff := float64(now - p.ttl.Milliseconds())
+		var dead []string
+		for i := 2; i+1 < len(res); i += 2 {
+			member, _ := res[i].(string)
+			text, _ := res[i+1].(string)
+			score, err := strconv.ParseFloat(text, 64)
+			if err != nil || score >= cutoff {
+				continue
+			}
+			dead = append(dead, member)
+			if score >= 0 {
+				stale = append(stale, member)
+			}
+		}
+		p.mu.Lock()
+		p.dead = dead
+		p.mu.Unlock()
+		return stale, lost || status == 0, nil
+	}
+	return nil, false, errors.New("redis presence: heartbeat: this node keeps being declared dead")
+}
+
+// retire marks this run dead (as an old heartbeat), so a live node reaps whatever entries
+// it left at once.
+func (p *Presence) retire(ctx context.Context) error {
+	run, _ := p.view()
+	return p.rdb.ZAdd(ctx, p.nodesKey(), goredis.Z{Score: 0, Member: run}).Err()
+}
+
+// restore writes this node's entries again, after Redis lost them (or this node got a
+// new run name). Each stripe is locked while its entries are written, so an entry removed
+// meanwhile is not brought back.
 func (p *Presence) restore(ctx context.Context) error {
+	byStripe := map[*sync.Mutex]bool{}
 	p.mu.Lock()
-	entries := make(map[string]localEntry, len(p.local))
-	for conn, e := range p.local {
-		entries[conn] = e
+	for _, e := range p.local {
+		byStripe[p.stripe(e.roomID)] = true
 	}
 	p.mu.Unlock()
-	if len(entries) == 0 {
-		return nil
-	}
-	pipe := p.rdb.Pipeline()
-	for conn, e := range entries {
-		pipe.HSet(ctx, e.roomKey, conn, e.value)
-		pipe.SAdd(ctx, p.roomsKey(p.node), e.roomID)
-	}
-	if _, err := pipe.Exec(ctx); err != nil {
-		return fmt.Errorf("redis presence: restore %d entries: %w", len(entries), err)
+	for st := range byStripe {
+		st.Lock()
+		pipe := p.rdb.Pipeline()
+		p.mu.Lock()
+		run := p.run
+		for _, e := range p.local {
+			if p.stripe(e.roomID) != st {
+				continue
+			}
+			pipe.SAdd(ctx, p.roomsKey(run), e.roomID)
+			pipe.HSet(ctx, p.roomKey(e.roomID), e.connID, run+"|"+e.chatterID+"|"+strconv.FormatInt(e.joined, 10))
+		}
+		p.mu.Unlock()
+		_, err := pipe.Exec(ctx)
+		st.Unlock()
+		if err != nil {
+			return fmt.Errorf("redis presence: restore entries: %w", err)
+		}
 	}
 	return nil
 }
 
-// reap deletes the entries of nodes whose heartbeat stopped more than ttl ago and calls gone
-// for every chatter that left with them. Each dead node is reaped by exactly one live node:
-// the one whose ZREM removes it from the node list.
-func (p *Presence) reap(ctx context.Context, ttl time.Duration, gone func(roomID, chatterID string)) error {
-	cutoff := strconv.FormatInt(time.Now().Add(-ttl).UnixMilli(), 10)
-	stale, err := p.rdb.ZRangeByScore(ctx, p.nodesKey(), &goredis.ZRangeBy{Min: "-inf", Max: cutoff}).Result()
-	if err != nil {
-		return fmt.Errorf("redis presence: list stale nodes: %w", err)
-	}
-	for _, node := range stale {
-		if won, err := p.rdb.ZRem(ctx, p.nodesKey(), node).Result(); err != nil || won != 1 {
+// reap deletes the entries of the runs whose heartbeat stopped and calls gone for every
+// chatter that left with them. Each run is reaped by exactly one live node: the one whose
+// claim marks it reaped.
+func (p *Presence) reap(ctx context.Context, stale []string, gone func(roomID, chatterID string)) error {
+	for _, run := range stale {
+		won, err := claimScript.Run(ctx, p.rdb, []string{p.nodesKey()}, run, p.ttl.Milliseconds()).Int()
+		if err != nil {
+			return fmt.Errorf("redis presence: claim %s: %w", run, err)
+		}
+		if won != 1 {
 			continue // another node is reaping it
 		}
-		rooms, err := p.rdb.SMembers(ctx, p.roomsKey(node)).Result()
-		if err != nil {
-			return fmt.Errorf("redis presence: rooms of %s: %w", node, err)
+		if err := p.reapRun(ctx, run, gone); err != nil {
+			// Let it be claimed again: its remaining rooms still need reaping.
+			p.rdb.ZAdd(ctx, p.nodesKey(), goredis.Z{Score: 0, Member: run})
+			return err
 		}
-		for _, roomID := range rooms {
-			chatters, err := reapScript.Run(ctx, p.rdb, []string{p.roomKey(roomID)}, p.nodePrefix(), node).StringSlice()
-			if err != nil {
-				return fmt.Errorf("redis presence: reap %s: %w", roomID, err)
-			}
-			for _, c := range chatters {
-				gone(roomID, c)
-			}
-		}
-		p.rdb.Del(ctx, p.roomsKey(node), p.nodePrefix()+node)
 	}
 	return nil
+}
+
+func (p *Presence) reapRun(ctx context.Context, run string, gone func(roomID, chatterID string)) error {
+	rooms, err := p.rdb.SMembers(ctx, p.roomsKey(run)).Result()
+	if err != nil {
+		return fmt.Errorf("redis presence: rooms of %s: %w", run, err)
+	}
+	_, dead := p.view()
+	dead = append(dead[:len(dead):len(dead)], run)
+	for _, roomID := range rooms {
+		chatters, err := reapScript.Run(ctx, p.rdb, []string{p.roomKey(roomID)}, withDead(dead)...).StringSlice()
+		if err != nil {
+			return fmt.Errorf("redis presence: reap %s: %w", roomID, err)
+		}
+		for _, c := range chatters {
+			gone(roomID, c)
+		}
+	}
+	return p.rdb.Del(ctx, p.roomsKey(run)).Err()
 }

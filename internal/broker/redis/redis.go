@@ -1,15 +1,18 @@
-// Package redis carries colachat's events and presence between the nodes of a cluster:
-// a chat.Broker on Redis pub/sub and a chat.Presence on Redis hashes with node heartbeats.
+// Package redis carries colachat's events and presence between the nodes of a cluster, on
+// one Redis 7 or on a Redis Cluster: a chat.Broker on sharded pub/sub with a channel per
+// room, and a chat.Presence whose keys are all in their room's hash slot.
 package redis
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"encoding/json"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,17 +24,21 @@ import (
 
 // Options configures a Cluster.
 type Options struct {
-	URL     string        // redis://host:port/db
+	// URL is redis://[user:password@]host:port/db (rediss:// for TLS) for one Redis, or
+	// redis-cluster://[user:password@]host1:port1,host2:port2,... (seed nodes) for a
+	// Redis Cluster.
+	URL     string
 	NodeID  string        // unique per node; names this node's presence entries
 	Prefix  string        // key and channel prefix, default "colachat:"
 	NodeTTL time.Duration // how long a node's entries outlive its last heartbeat, default 5s
 	Logger  *slog.Logger
 }
 
-// Cluster is one node's link to Redis: it owns the client, the subscription loop and the
+// Cluster is one node's link to Redis: it owns the client, the subscriptions and the
 // heartbeat, and hands out the Broker and the Presence built on them.
 type Cluster struct {
-	rdb      *goredis.Client
+	rdb      goredis.UniversalClient
+	cluster  *goredis.ClusterClient // nil on a single Redis
 	opts     Options
 	log      *slog.Logger
 	presence *Presence
@@ -39,11 +46,14 @@ type Cluster struct {
 
 	healthy atomic.Bool // last heartbeat reached Redis
 	gone    atomic.Pointer[func(roomID, chatterID string)]
-	stop    context.CancelFunc
-	wg      sync.WaitGroup
+	// Owned by the heartbeat:
+	servers   map[string]string // Redis server address → its run_id at the last heartbeat
+	restoring bool              // this node's entries must be written again
+	stop      context.CancelFunc
+	wg        sync.WaitGroup
 }
 
-// Open connects, registers this node, and starts the heartbeat and the subscription.
+// Open connects, registers this node, and starts the heartbeat.
 func Open(ctx context.Context, opts Options) (*Cluster, error) {
 	if opts.Prefix == "" {
 		opts.Prefix = "colachat:"
@@ -57,36 +67,129 @@ func Open(ctx context.Context, opts Options) (*Cluster, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	ropts, err := goredis.ParseURL(opts.URL)
+	t, err := parseURL(opts.URL)
 	if err != nil {
-		return nil, fmt.Errorf("redis: parse url: %w", err)
+		return nil, err
 	}
-	rdb := goredis.NewClient(ropts)
-	c := &Cluster{rdb: rdb, opts: opts, log: opts.Logger}
-	// A per-start suffix: entries a previous run of this node left behind are ghosts at once,
-	// even when it restarts within NodeTTL under the same id.
-	suffix := make([]byte, 4)
-	rand.Read(suffix)
-	c.presence = &Presence{rdb: rdb, prefix: opts.Prefix, node: opts.NodeID + "." + hex.EncodeToString(suffix),
-		local: map[string]localEntry{}}
+	c := &Cluster{opts: opts, log: opts.Logger}
+	subs := &subscriptions{log: c.log, name: clientName(opts.NodeID)}
+	if t.cluster != nil {
+		c.cluster = goredis.NewClusterClient(t.cluster)
+		c.rdb = c.cluster
+		subs.route = func(ctx context.Context, channel string) (string, error) {
+			node, err := c.cluster.MasterForKey(ctx, channel)
+			if err != nil {
+				return "", err
+			}
+			return node.Options().Addr, nil
+		}
+		subs.reload = c.reloadSlots
+		subs.dial = dialer(t.cluster.DialTimeout, t.cluster.TLSConfig)
+		subs.auth = authCommand(t.cluster.Username, t.cluster.Password)
+	} else {
+		c.rdb = goredis.NewClient(t.single)
+		addr := t.single.Addr
+		subs.route = func(context.Context, string) (string, error) { return addr, nil }
+		subs.dial = dialer(t.single.DialTimeout, t.single.TLSConfig)
+		subs.auth = authCommand(t.single.Username, t.single.Password)
+	}
+	c.presence = newPresence(c.rdb, opts.Prefix, opts.NodeID, opts.NodeTTL)
+	c.broker = &Broker{rdb: c.rdb, prefix: opts.Prefix, log: c.log, fns: map[int]func(chat.Event){}}
+	subs.deliver = c.broker.receive
+	if c.cluster != nil {
+		c.broker.reload = c.reloadSlots
+	}
+	c.broker.subs = newSubscriptions(subs)
+
 	if err := c.beat(ctx); err != nil {
-		rdb.Close()
+		c.broker.subs.close()
+		c.rdb.Close()
 		return nil, err
 	}
 	c.healthy.Store(true)
-	c.broker = newBroker(rdb, opts.Prefix+"events", c.log)
-	if err := c.broker.subscribe(ctx); err != nil {
-		rdb.Close()
-		return nil, err
-	}
-
 	loopCtx, cancel := context.WithCancel(context.Background())
 	c.stop = cancel
-	c.wg.Add(2)
-	go func() { defer c.wg.Done(); c.heartbeat(loopCtx) }()
-	go func() { defer c.wg.Done(); c.broker.receive() }()
+	c.wg.Go(func() { c.heartbeat(loopCtx) })
 	return c, nil
 }
+
+// target is a parsed Redis URL: one of single and cluster is set.
+type target struct {
+	single  *goredis.Options
+	cluster *goredis.ClusterOptions
+}
+
+const clusterScheme = "redis-cluster://"
+
+func parseURL(raw string) (target, error) {
+	if !strings.HasPrefix(raw, clusterScheme) {
+		o, err := goredis.ParseURL(raw)
+		if err != nil {
+			return target{}, fmt.Errorf("redis: parse url: %w", err)
+		}
+		return target{single: o}, nil
+	}
+	rest := strings.TrimSuffix(strings.TrimPrefix(raw, clusterScheme), "/")
+	o := &goredis.ClusterOptions{}
+	if at := strings.LastIndex(rest, "@"); at >= 0 {
+		u, err := url.Parse("redis://" + rest[:at] + "@seed")
+		if err != nil {
+			return target{}, fmt.Errorf("redis: parse url: %w", err)
+		}
+		o.Username = u.User.Username()
+		o.Password, _ = u.User.Password()
+		if _, set := u.User.Password(); !set { // redis-cluster://password@... as redis:// reads it
+			o.Username, o.Password = "", u.User.Username()
+		}
+		rest = rest[at+1:]
+	}
+	if strings.ContainsAny(rest, "/?#") {
+		return target{}, fmt.Errorf("redis: %s takes seed nodes only, no database, path or options", clusterScheme)
+	}
+	for _, seed := range strings.Split(rest, ",") {
+		host, port, err := net.SplitHostPort(seed)
+		if n, perr := strconv.Atoi(port); err != nil || host == "" || perr != nil || n <= 0 || n > 65535 {
+			return target{}, fmt.Errorf("redis: seed %q of %s is not host:port", seed, clusterScheme)
+		}
+		o.Addrs = append(o.Addrs, seed)
+	}
+	return target{cluster: o}, nil
+}
+
+// dialer connects to a Redis node as go-redis would (TLS when configured); the sharded
+// subscriptions speak the protocol themselves.
+func dialer(timeout time.Duration, tlsConfig *tls.Config) func(ctx context.Context, addr string) (net.Conn, error) {
+	if timeout <= 0 {
+		timeout = 5 * time.Second
+	}
+	dial := goredis.NewDialer(&goredis.Options{DialTimeout: timeout, TLSConfig: tlsConfig})
+	return func(ctx context.Context, addr string) (net.Conn, error) { return dial(ctx, "tcp", addr) }
+}
+
+// clientName names this node's subscription connections in CLIENT LIST.
+func clientName(node string) string {
+	return "colachat-events-" + strings.Map(func(r rune) rune {
+		if r > ' ' && r < 0x7f {
+			return r
+		}
+		return '_'
+	}, node)
+}
+
+func authCommand(user, password string) []string {
+	switch {
+	case password == "":
+		return nil
+	case user == "":
+		return []string{"AUTH", password}
+	}
+	return []string{"AUTH", user, password}
+}
+
+// reloadSlots has a Redis Cluster's slot map read again, in the background. go-redis
+// does so by itself on MOVED and once a minute, not when a master stops answering; after
+// a failover, the errors that follow (a publish, a heartbeat) call this.
+func (c *Cluster) reloadSlots() { c.cluster.ReloadState(context.Background()) }
 
 // Broker is the cluster-wide chat.Broker.
 func (c *Cluster) Broker() *Broker { return c.broker }
@@ -98,53 +201,120 @@ func (c *Cluster) OnGone(fn func(roomID, chatterID string)) { c.gone.Store(&fn) 
 // Presence is the cluster-wide chat.Presence.
 func (c *Cluster) Presence() *Presence { return c.presence }
 
-// Ping reports whether Redis answers (for /readyz).
+// OnResubscribed sets what to call when hosted rooms were subscribed again after their
+// subscription was lost (a lost connection, a Redis restart or failover, a moved slot):
+// their events published meanwhile never came, so the rooms should be checked against the
+// store (chat.Service.Resync). Calls are coalesced; fn runs in a goroutine of the broker.
+func (c *Cluster) OnResubscribed(fn func()) { c.broker.subs.resubscribed.Store(&fn) }
+
+// Ping reports whether Redis answers: on a Redis Cluster, every master (for /readyz).
 func (c *Cluster) Ping(ctx context.Context) error {
-	if err := c.rdb.Ping(ctx).Err(); err != nil {
+	var err error
+	if c.cluster != nil {
+		err = c.cluster.ForEachMaster(ctx, func(ctx context.Context, m *goredis.Client) error {
+			if err := m.Ping(ctx).Err(); err != nil {
+				return fmt.Errorf("%s: %w", m.Options().Addr, err)
+			}
+			return nil
+		})
+	} else {
+		err = c.rdb.Ping(ctx).Err()
+	}
+	if err != nil {
 		return fmt.Errorf("redis: ping: %w", err)
 	}
 	return nil
 }
 
-// Close stops the loops, removes this node's heartbeat (its entries die at once), and
-// closes the client.
+// Close stops the heartbeat and the subscriptions, marks this node's run dead (a live node
+// reaps whatever entries it left at once) and closes the client.
 func (c *Cluster) Close() error {
 	c.stop()
-	c.broker.ps.Close() // ends receive
 	c.wg.Wait()
+	c.broker.subs.close()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	// Best effort: the key expires by itself anyway. A node that stops gracefully has
-	// removed its sockets already, so there is nothing left to reap.
-	c.rdb.Del(ctx, c.nodeKey(), c.presence.roomsKey(c.presence.node))
-	c.rdb.ZRem(ctx, c.presence.nodesKey(), c.presence.node)
+	// Best effort: without it the run is seen dead once its heartbeat is NodeTTL old.
+	c.presence.retire(ctx)
 	return c.rdb.Close()
 }
 
-func (c *Cluster) nodeKey() string { return c.presence.nodePrefix() + c.presence.node }
-
-// beat refreshes this node's key. A key that had vanished while this node lived means Redis
-// lost its data (a restart without persistence): this node's presence entries are written
-// again, so online lists and capacity count its members.
+// beat records the heartbeat and reads the registry. When Redis lost this node's data
+// (its record is gone, or a Redis server answers with a new run_id: it restarted), this
+// node's presence entries are written again; its subscriptions come back by themselves
+// with the new connections.
 func (c *Cluster) beat(ctx context.Context) error {
-	now := time.Now().UnixMilli()
-	if err := c.rdb.ZAdd(ctx, c.presence.nodesKey(), goredis.Z{Score: float64(now), Member: c.presence.node}).Err(); err != nil {
-		return fmt.Errorf("redis: heartbeat: %w", err)
+	stale, lost, err := c.presence.beat(ctx)
+	if err != nil {
+		return err
 	}
-	_, err := c.rdb.SetArgs(ctx, c.nodeKey(), now, goredis.SetArgs{TTL: c.opts.NodeTTL, Get: true}).Result()
-	switch {
-	case errors.Is(err, goredis.Nil):
+	servers, restarted := c.serversRestarted(ctx)
+	if lost || restarted {
+		c.restoring = true
+	}
+	if c.restoring {
+		// Until it succeeds, every heartbeat tries again.
 		if err := c.presence.restore(ctx); err != nil {
 			return err
 		}
-	case err != nil:
-		return fmt.Errorf("redis: heartbeat: %w", err)
+		c.restoring = false
+	}
+	if servers != nil {
+		c.servers = servers
+	}
+	if len(stale) > 0 {
+		gone := func(string, string) {}
+		if fn := c.gone.Load(); fn != nil {
+			gone = *fn
+		}
+		if err := c.presence.reap(ctx, stale, gone); err != nil {
+			c.log.Warn("reap dead nodes", "err", err)
+		}
 	}
 	return nil
 }
 
-// heartbeat refreshes the node key several times per TTL, logging once when Redis goes
-// away and once when it is back.
+// serversRestarted reads every Redis server's run_id and reports whether one differs from
+// the last heartbeat's (a server restarted, or a new one took over slots). servers is nil
+// when a server could not be asked.
+func (c *Cluster) serversRestarted(ctx context.Context) (servers map[string]string, restarted bool) {
+	now := map[string]string{}
+	var mu sync.Mutex
+	read := func(ctx context.Context, r *goredis.Client) error {
+		info, err := r.Info(ctx, "server").Result()
+		if err != nil {
+			return err
+		}
+		for _, line := range strings.Split(info, "\n") {
+			if id, ok := strings.CutPrefix(strings.TrimSpace(line), "run_id:"); ok {
+				mu.Lock()
+				now[r.Options().Addr] = id
+				mu.Unlock()
+			}
+		}
+		return nil
+	}
+	var err error
+	if c.cluster != nil {
+		err = c.cluster.ForEachMaster(ctx, read)
+	} else {
+		err = read(ctx, c.rdb.(*goredis.Client))
+	}
+	if err != nil {
+		return nil, false
+	}
+	if c.servers != nil {
+		for addr, id := range now {
+			if c.servers[addr] != id {
+				restarted = true
+			}
+		}
+	}
+	return now, restarted
+}
+
+// heartbeat beats several times per TTL, logging once when Redis goes away and once when
+// it is back.
 func (c *Cluster) heartbeat(ctx context.Context) {
 	t := time.NewTicker(c.opts.NodeTTL / 5)
 	defer t.Stop()
@@ -156,112 +326,16 @@ func (c *Cluster) heartbeat(ctx context.Context) {
 		}
 		bctx, cancel := context.WithTimeout(ctx, c.opts.NodeTTL)
 		err := c.beat(bctx)
-		if err == nil {
-			gone := func(string, string) {}
-			if fn := c.gone.Load(); fn != nil {
-				gone = *fn
-			}
-			if rerr := c.presence.reap(bctx, c.opts.NodeTTL, gone); rerr != nil {
-				c.log.Warn("reap dead nodes", "err", rerr)
-			}
-		}
 		cancel()
+		if err != nil && c.cluster != nil {
+			c.reloadSlots()
+		}
 		switch {
 		case err != nil && c.healthy.Swap(false):
 			c.log.Error("redis unreachable; serving local members only until it returns", "err", err)
 		case err == nil && !c.healthy.Swap(true):
 			c.log.Info("redis reachable again")
 		}
-	}
-}
-
-// Broker publishes events on one Redis channel that every node subscribes to. Every event,
-// the local node's included, goes through Redis, so all nodes see one order per room.
-// When Redis cannot be reached, events are delivered to this node's subscribers directly:
-// members connected here keep chatting.
-type Broker struct {
-	rdb     *goredis.Client
-	channel string
-	log     *slog.Logger
-
-	mu   sync.RWMutex
-	subs map[int]func(chat.Event)
-	next int
-
-	ps      *goredis.PubSub
-	failing atomic.Bool
-}
-
-var _ chat.Broker = (*Broker)(nil)
-
-func newBroker(rdb *goredis.Client, channel string, log *slog.Logger) *Broker {
-	return &Broker{rdb: rdb, channel: channel, log: log, subs: map[int]func(chat.Event){}}
-}
-
-func (b *Broker) Publish(ctx context.Context, ev chat.Event) error {
-	data, err := json.Marshal(ev)
-	if err != nil {
-		return fmt.Errorf("redis broker: encode event: %w", err)
-	}
-	if err := b.rdb.Publish(ctx, b.channel, data).Err(); err != nil {
-		if !b.failing.Swap(true) {
-			b.log.Error("redis publish failed; delivering to this node only", "err", err)
-		}
-		b.deliver(ev)
-		return nil
-	}
-	if b.failing.Swap(false) {
-		b.log.Info("redis publish works again")
-	}
-	return nil
-}
-
-// Host and Unhost do nothing: every node receives every room's events on the one channel.
-func (b *Broker) Host(context.Context, string) error   { return nil }
-func (b *Broker) Unhost(context.Context, string) error { return nil }
-
-func (b *Broker) Subscribe(fn func(chat.Event)) (unsubscribe func()) {
-	b.mu.Lock()
-	id := b.next
-	b.next++
-	b.subs[id] = fn
-	b.mu.Unlock()
-	return func() {
-		b.mu.Lock()
-		delete(b.subs, id)
-		b.mu.Unlock()
-	}
-}
-
-func (b *Broker) deliver(ev chat.Event) {
-	b.mu.RLock()
-	defer b.mu.RUnlock()
-	for _, fn := range b.subs {
-		fn(ev)
-	}
-}
-
-// subscribe starts the subscription and returns once Redis has confirmed it, so no event
-// published after Open returns is missed.
-func (b *Broker) subscribe(ctx context.Context) error {
-	b.ps = b.rdb.Subscribe(ctx, b.channel)
-	if _, err := b.ps.Receive(ctx); err != nil {
-		b.ps.Close()
-		return fmt.Errorf("redis broker: subscribe: %w", err)
-	}
-	return nil
-}
-
-// receive delivers events until the subscription is closed; go-redis re-subscribes by
-// itself after a lost connection.
-func (b *Broker) receive() {
-	for m := range b.ps.Channel() {
-		var ev chat.Event
-		if err := json.Unmarshal([]byte(m.Payload), &ev); err != nil {
-			b.log.Warn("redis broker: undecodable event", "err", err)
-			continue
-		}
-		b.deliver(ev)
 	}
 }
 
