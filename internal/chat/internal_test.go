@@ -36,15 +36,15 @@ func TestRandomNicknameAvoidsTaken(t *testing.T) {
 	words := nicknameWords["en"]
 	taken := map[string]bool{}
 	for _, n := range words.plain {
-		taken[n] = true
+		taken[nicknameKey(n)] = true
 	}
 	for _, a := range words.adjectives {
 		for _, n := range words.nouns {
-			taken[a+" "+n] = true
+			taken[nicknameKey(a+" "+n)] = true
 		}
 	}
 	name := randomNickname("en", taken)
-	if taken[name] || utf8.RuneCountInString(name) > MaxNickname {
+	if taken[nicknameKey(name)] || utf8.RuneCountInString(name) > MaxNickname {
 		t.Fatalf("got %q, want a free nickname of at most 10 characters", name)
 	}
 }

@@ -50,6 +50,7 @@ func (s *Service) CreateRoom(ctx context.Context, in CreateRoomInput) (Room, err
 		return Room{}, fmt.Errorf("create room: %w", err)
 	}
 	s.roomCache.put(r.ID, r)
+	s.nameCache.put(r.ID, newRoomNames()) // nobody has been in it yet
 	return r, nil
 }
 

@@ -31,6 +31,7 @@ type Service struct {
 	// node publishes) and on (de)activation (applied here; joins reread the store).
 	roomCache    *genCache[string, Room]
 	chatterCache *genCache[string, *Chatter] // pointers: a small map slot per chatter
+	nameCache    *genCache[string, *roomNames]
 
 	unsubscribe func() // the cache's broker subscription, ended with Run
 
@@ -72,6 +73,7 @@ func NewService(cfg Config, store Store, broker Broker, presence Presence, log *
 		rooms:         keyedMutex{locks: make(map[string]*keyedLock)},
 		roomCache:     newGenCache[string, Room](roomCacheGen),
 		chatterCache:  newGenCache[string, *Chatter](chatterCacheGen),
+		nameCache:     newGenCache[string, *roomNames](roomCacheGen),
 		pending:       make(map[member]*time.Timer),
 	}
 	// Subscribed here rather than in Run, so that no rename published once the service
@@ -232,10 +234,11 @@ func (s *Service) chatters(ctx context.Context, ids []string) (map[string]Chatte
 	return byID, nil
 }
 
-// observe keeps the chatter cache in step with renames made on other nodes: their rename
-// alerts embed the renamed chatter. It runs in the publisher's goroutine and only touches
+// observe keeps the chatter and name caches in step with renames and joins made on other
+// nodes: their alerts embed the chatter. It runs in the publisher's goroutine and only touches
 // the cache.
 func (s *Service) observe(ev Event) {
+	s.observeNames(ev)
 	if ev.Kind != EventAlert || ev.Message == nil || ev.Message.Alert == nil || ev.Message.Alert.Kind != AlertRename {
 		return
 	}
