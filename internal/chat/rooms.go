@@ -76,6 +76,18 @@ func (s *Service) RoomDetail(ctx context.Context, roomID string) (Room, []RoomCh
 	return r, rcs, nil
 }
 
+// OnlineCount is how many chatters are online in the room now: what its capacity counts.
+func (s *Service) OnlineCount(ctx context.Context, roomID string) (int, error) {
+	if !validID(roomID) {
+		return 0, nil
+	}
+	ids, err := s.presence.Online(ctx, roomID)
+	if err != nil {
+		return 0, fmt.Errorf("presence: %w", err)
+	}
+	return len(ids), nil
+}
+
 // AccessCheck answers whether a new chatter may enter: allowed=false (no error) on a wrong
 // or empty password; on success a ticket for Join, valid TicketTTL.
 func (s *Service) AccessCheck(ctx context.Context, roomID, password string) (allowed bool, ticket string, err error) {
