@@ -220,3 +220,33 @@ export async function bot(url, roomUrl, { password } = {}) {
     close: () => socket.disconnect(),
   };
 }
+
+/** Leaves the room from its menu: "채팅방 나가기", then the confirmation's "나가기". */
+export async function leaveRoom(page) {
+  const menu = page.locator('.menu-btn');
+  if (await menu.isVisible()) await menu.click();
+  await page.locator('.panel button.danger').click();
+  const dialog = page.locator('dialog.confirm[open]');
+  await dialog.waitFor();
+  await dialog.locator('button[value=leave]').click();
+  await page.locator('[data-screen="LEFT"]').waitFor();
+}
+
+/**
+ * Makes the page believe its tab is hidden (or visible again) and tells it, as a browser
+ * does when the person switches tabs: headless Chromium keeps every page visible.
+ */
+export async function setHidden(page, hidden) {
+  await page.evaluate((h) => {
+    Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => (h ? 'hidden' : 'visible') });
+    Object.defineProperty(document, 'hidden', { configurable: true, get: () => h });
+    document.dispatchEvent(new Event('visibilitychange'));
+  }, hidden);
+}
+
+/** The alerts a bot's socket received since `since` (its own recorder). */
+export function recordAlerts(socket) {
+  const got = [];
+  socket.on('sendAlert', (m) => got.push(m));
+  return got;
+}
