@@ -117,9 +117,14 @@ export async function person(browser, baseURL, { locale = 'ko-KR', viewport = { 
   return { context, page, errors };
 }
 
-/** Creates a room through the home screen and waits until its creator is inside. */
-export async function createRoom(page, { title, capacity = 4, password } = {}) {
-  await page.goto('/');
+/**
+ * Creates a room through the home screen and waits until its creator is inside. here: use
+ * the page as it is (going home by the back arrow) instead of loading the home page afresh,
+ * so the app and its connection stay the same.
+ */
+export async function createRoom(page, { title, capacity = 4, password, here = false } = {}) {
+  if (!here) await page.goto('/');
+  else if ((await page.locator('#room-title').count()) === 0) await page.locator('.room-header a[href="/"]').click();
   await page.locator('#room-title').fill(title);
   await page.locator(`label[for="cap-${capacity}"]`).click();
   if (password) {
@@ -244,7 +249,7 @@ export async function setHidden(page, hidden) {
   }, hidden);
 }
 
-/** The alerts a bot's socket received since `since` (its own recorder). */
+/** Every alert a bot's socket receives from now on. */
 export function recordAlerts(socket) {
   const got = [];
   socket.on('sendAlert', (m) => got.push(m));
