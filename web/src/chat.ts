@@ -61,7 +61,7 @@ export class ChatView {
   /** Called once the screen is in the page: the feed goes back where the reader was. */
   shown(): void {
     this.room.feed.attach();
-    this.room.setViewing(true);
+    this.room.setViewing(true); // after attach: the new-messages line is scrolled to once in view
     if (matchMedia('(pointer: fine)').matches) this.input.focus();
   }
 

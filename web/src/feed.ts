@@ -133,12 +133,17 @@ export class Feed {
   /** The feed is on screen again: put the reader back where they were, or at the new-messages line. */
   attach(): void {
     this.attached = true;
+    if (this.savedTop === 'bottom') this.scrollToBottom();
+    else this.scroller.scrollTop = this.savedTop;
+    this.revealUnread();
+  }
+
+  /** Brings the "new messages" line into view when it is above what the reader sees. */
+  revealUnread(): void {
+    const li = this.unreadLine.parentElement;
+    if (!this.attached || !li) return;
     const s = this.scroller;
-    if (this.unreadFrom !== undefined && this.unreadLine.isConnected) {
-      const li = this.unreadLine.parentElement!;
-      s.scrollTop = Math.max(0, li.offsetTop - 48);
-    } else if (this.savedTop === 'bottom') this.scrollToBottom();
-    else s.scrollTop = this.savedTop;
+    if (li.offsetTop < s.scrollTop + 24) s.scrollTop = Math.max(0, li.offsetTop - 48);
   }
 
   /** The feed leaves the screen (its element is detached, which loses the scroll offset). */

@@ -180,7 +180,10 @@ export class JoinedRoom {
   /** Leaves the room for good: the server announces it after its grace. */
   leave(): void {
     if (this.closed) return;
-    if (this.state === 'joined' && this.socket.connected) this.socket.emit('leaveRoom', { roomId: this.room.id });
+    // Sent after a join still in flight too: the server handles a socket's events in order.
+    if ((this.state === 'joined' || this.joinInFlight) && this.socket.connected) {
+      this.socket.emit('leaveRoom', { roomId: this.room.id });
+    }
     forgetIdentity(this.room.id);
     this.close();
   }
@@ -204,8 +207,10 @@ export class JoinedRoom {
       const page = await getMessages(this.room.id, this.me.id, this.token, {});
       if (this.closed) return;
       this.hasMore = page.length >= PAGE_SIZE;
+      const readBefore = this.lastRead;
       this.add(page, 'history');
       this.recomputeSeqTop();
+      if (this.viewing) this.showNewSince(readBefore);
       // No mark yet (a room saved before marks were kept): what is here now counts as read.
       if (this.lastRead === undefined) this.lastRead = this.feed.newestId ?? 0;
       if (this.viewing) this.feed.scrollToBottom();
@@ -341,7 +346,7 @@ export class JoinedRoom {
   setViewing(viewing: boolean): void {
     this.viewing = viewing;
     if (viewing) {
-      this.feed.markUnreadAfter(this.unread > 0 ? this.lastRead : undefined);
+      this.showNewSince(this.lastRead);
       this.markRead();
     } else {
       this.feed.markUnreadAfter(undefined);
@@ -351,8 +356,17 @@ export class JoinedRoom {
   /** The tab came back into view while the room shows: a line where the reader left off. */
   revealed(): void {
     if (!this.viewing) return;
-    if (this.unread > 0) this.feed.markUnreadAfter(this.lastRead);
+    this.showNewSince(this.lastRead);
     this.markRead();
+  }
+
+  /** Puts the "new messages" line above what came after readBefore, if others said anything since. */
+  private showNewSince(readBefore: number | undefined): void {
+    if (readBefore === undefined) return;
+    const me = this.me?.id;
+    if (!this.feed.after(readBefore).some((m) => m.type === 'MESSAGE' && m.chatterId !== me)) return;
+    this.feed.markUnreadAfter(readBefore);
+    this.feed.revealUnread();
   }
 
   markRead(): void {

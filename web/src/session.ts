@@ -30,6 +30,8 @@ export class Session implements RoomHost {
   private readonly listeners = new Set<() => void>();
   /** Others' messages that arrived while the tab was hidden: the title counts them. */
   private unseen = 0;
+  /** Rooms left while the connection was down, by namespace: told once it is back. */
+  private readonly leaveLater = new Map<string, Set<string>>();
 
   constructor(readonly app: App) {
     document.addEventListener('visibilitychange', () => this.onVisibility());
@@ -55,6 +57,7 @@ export class Session implements RoomHost {
       return existing;
     }
     existing?.close();
+    this.leaveLater.get(nsKey(room.namespace))?.delete(room.id); // back in: that leave is void
     const r = new JoinedRoom(this, room, creds, lastRead);
     this.rooms.set(room.id, r);
     this.socket(room.namespace); // connects on first use
@@ -67,6 +70,13 @@ export class Session implements RoomHost {
   leave(roomId: string): void {
     const r = this.rooms.get(roomId);
     if (!r) return;
+    const ns = nsKey(r.room.namespace);
+    if (!this.socket(ns).connected) {
+      // A recovered session would put us back in the room: say we left once connected.
+      const set = this.leaveLater.get(ns) ?? new Set<string>();
+      set.add(roomId);
+      this.leaveLater.set(ns, set);
+    }
     r.leave();
     this.rooms.delete(roomId);
     this.changed();
@@ -118,6 +128,8 @@ export class Session implements RoomHost {
     let failedConnects = 0;
     s.on('connect', () => {
       failedConnects = 0;
+      for (const roomId of this.leaveLater.get(ns) ?? []) s.emit('leaveRoom', { roomId });
+      this.leaveLater.delete(ns);
       for (const r of this.roomsIn(ns)) r.connected(Boolean(s.recovered));
     });
     s.on('disconnect', (reason) => {
