@@ -80,13 +80,13 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	return a, nil
 }
 
-// store is what the app needs of a database: the chat.Store with the optional methods both
-// stores have, and migrations on demand.
+// store is what the app needs of a database: what the chat service uses, and what only the
+// app calls (readiness, migrations on demand, closing).
 type store interface {
 	chat.Store
-	chat.ExpiryClaimer
-	chat.JoinRecorder
+	Ping(ctx context.Context) error
 	Migrate(ctx context.Context) error
+	Close() error
 }
 
 // openStore opens the configured database; opening applies pending migrations.
@@ -131,6 +131,10 @@ func (a *App) build() error {
 		Rooms:       func() int { return a.sio.RoomCount() },
 		Deliveries:  func() uint64 { return a.sio.Stats().PacketsOut },
 		QueueDrops:  func() uint64 { return a.sio.Stats().SlowCuts },
+		// The service is built below, before the first scrape.
+		GapsFilled:    func() uint64 { return uint64(a.svc.StreamStats().Filled) },
+		Duplicates:    func() uint64 { return uint64(a.svc.StreamStats().Dropped) },
+		ForeignEvents: func() uint64 { return uint64(a.svc.StreamStats().Foreign) },
 	})
 	if err != nil {
 		return err
@@ -143,12 +147,13 @@ func (a *App) build() error {
 		broker, presence = a.cluster.Broker(), a.cluster.Presence()
 	}
 	svc, err := chat.NewService(chat.Config{
-		Identity:   chat.IdentityMode(a.cfg.Identity),
-		Locale:     a.cfg.Locale,
-		RoomTTL:    a.cfg.RoomTTL,
-		LeaveGrace: a.cfg.LeaveGrace,
-		Retention:  a.cfg.Retention,
-		TicketKey:  a.cfg.TicketKey,
+		Identity:    chat.IdentityMode(a.cfg.Identity),
+		Locale:      a.cfg.Locale,
+		RoomTTL:     a.cfg.RoomTTL,
+		MaxCapacity: a.cfg.MaxCapacity,
+		LeaveGrace:  a.cfg.LeaveGrace,
+		Retention:   a.cfg.Retention,
+		TicketKey:   a.cfg.TicketKey,
 	}, instrumentStore(a.store, m), broker, presence, a.log.With("component", "chat"))
 	if err != nil {
 		return fmt.Errorf("chat service: %w", err)
@@ -196,7 +201,7 @@ func (a *App) build() error {
 
 	// The per-IP limit on socket handshakes is applied in front of the server (see
 	// limitHandshakes), so the gateway only limits per connection.
-	a.gw = gateway.New(svc, a.sio, broker, gateway.Options{
+	a.gw = gateway.New(svc, a.sio, gateway.Options{
 		Locale:       a.cfg.Locale,
 		NodeID:       a.cfg.NodeID,
 		ObserveAck:   m.ObserveAck,

@@ -19,9 +19,8 @@ type meter interface {
 	Middleware(next http.Handler) http.Handler
 }
 
-// instrumentedStore times every append (it returns once the message is committed) and
-// counts the chatters' messages. Embedding the whole store keeps its optional methods
-// (expiry claims, one-write joins) visible to the chat service.
+// instrumentedStore times every write that waits for a commit (an append, a join) and
+// counts the chatters' messages.
 type instrumentedStore struct {
 	store
 	m meter
@@ -41,6 +40,15 @@ func (s instrumentedStore) AppendMessage(ctx context.Context, msg chat.Message) 
 		}
 	}
 	return stored, err
+}
+
+func (s instrumentedStore) RecordJoin(ctx context.Context, j chat.JoinRecord) (chat.RoomChatter, bool, *chat.Message, error) {
+	start := time.Now()
+	rc, first, alert, err := s.store.RecordJoin(ctx, j)
+	if err == nil {
+		s.m.ObserveCommit(time.Since(start))
+	}
+	return rc, first, alert, err
 }
 
 func exempt(cfg config.Config, ip netip.Addr) bool {

@@ -44,6 +44,7 @@ func TestMetricsEndpoint(t *testing.T) {
 		"colachat_messages_in_total 1",
 		"colachat_ack_latency_seconds_count 2",
 		"colachat_queue_drops_total 0",
+		"colachat_stream_gap_fills_total 0",
 		"go_goroutines",
 	} {
 		if !strings.Contains(body, want) {

@@ -103,7 +103,7 @@ func TestSendsAndNewChattersJoinWithoutStoreReads(t *testing.T) {
 			t.Fatalf("got nickname %q embedded, want %q", m.Chatter.Nickname, chatters[i%3].Nickname)
 		}
 	}
-	if err := svc.PublishOnline(ctx, room.ID); err != nil {
+	if _, err := svc.RequestOnline(ctx, room.ID); err != nil {
 		t.Fatal(err)
 	}
 	if got := store.taken(); len(got) != 0 {

@@ -24,13 +24,16 @@ type RateLimit = ratelimit.Rate
 
 // Config tunes the service. Zero values take the defaults noted.
 type Config struct {
-	Identity   IdentityMode  // strict (default) | compat
-	Locale     string        // "ko" (default) | "en": language of server-made alert texts
-	RoomTTL    time.Duration // room lifetime, 24h
-	LeaveGrace time.Duration // delay before a departed chatter's leave is final, 1s
-	Retention  time.Duration // how long an expired room's messages are kept, 24h
-	TicketTTL  time.Duration // access-check ticket lifetime, 5m
-	SweepEvery time.Duration // expiry/purge sweep period, 1s
+	Identity IdentityMode  // strict (default) | compat
+	Locale   string        // "ko" (default) | "en": language of server-made alert texts
+	RoomTTL  time.Duration // room lifetime, 24h
+	// MaxCapacity is the largest room a creator may ask for, DefaultMaxCapacity; at most
+	// MaxCapacity.
+	MaxCapacity int
+	LeaveGrace  time.Duration // delay before a departed chatter's leave is final, 1s
+	Retention   time.Duration // how long an expired room's messages are kept, 24h
+	TicketTTL   time.Duration // access-check ticket lifetime, 5m
+	SweepEvery  time.Duration // expiry/purge sweep period, 1s
 	// AccessAttempts limits wrong passwords per room (access-check and join), 10 per minute.
 	AccessAttempts RateLimit
 	// TypingEvery is the minimum gap between relayed typing events per chatter and room, 2s.
@@ -40,7 +43,13 @@ type Config struct {
 	TicketKey []byte
 	// PasswordCost is the bcrypt cost of room password hashes, 10.
 	PasswordCost int
-	Now          func() time.Time // nil = time.Now
+	// GapHold is how long a room's message that arrives ahead of its turn waits for the ones
+	// before it before they are read from the store, 100ms.
+	GapHold time.Duration
+	// HostLinger is how long a node keeps receiving a room's events after its last
+	// connection there left, 30s: a reload or reconnect comes back at once.
+	HostLinger time.Duration
+	Now        func() time.Time // nil = time.Now
 }
 
 func (c Config) withDefaults() (Config, error) {
@@ -63,12 +72,20 @@ func (c Config) withDefaults() (Config, error) {
 			*d = def
 		}
 	}
+	if c.MaxCapacity == 0 {
+		c.MaxCapacity = DefaultMaxCapacity
+	}
+	if c.MaxCapacity < MinCapacity || c.MaxCapacity > MaxCapacity {
+		return c, fmt.Errorf("max capacity %d: want %d to %d", c.MaxCapacity, MinCapacity, MaxCapacity)
+	}
 	setDur(&c.RoomTTL, 24*time.Hour)
 	setDur(&c.LeaveGrace, time.Second)
 	setDur(&c.Retention, 24*time.Hour)
 	setDur(&c.TicketTTL, 5*time.Minute)
 	setDur(&c.SweepEvery, time.Second)
 	setDur(&c.TypingEvery, 2*time.Second)
+	setDur(&c.GapHold, 100*time.Millisecond)
+	setDur(&c.HostLinger, 30*time.Second)
 	if !c.AccessAttempts.Enabled() {
 		c.AccessAttempts = RateLimit{Burst: 10, Per: time.Minute}
 	}

@@ -5,6 +5,10 @@ import "errors"
 // ErrNotFound is what a Store returns for a missing row.
 var ErrNotFound = errors.New("not found")
 
+// ErrUnavailable is what a Store wraps when the database cannot be reached: the request is
+// refused with CodeUnavailable (nothing was stored) and can be tried again.
+var ErrUnavailable = errors.New("database unavailable")
+
 // Code is a stable, machine-readable reason for a refused request (docs/protocol.md).
 type Code string
 
@@ -23,6 +27,7 @@ const (
 	CodeNicknameTaken     Code = "NICKNAME_TAKEN"
 	CodeRateLimited       Code = "RATE_LIMITED"
 	CodePayloadTooLarge   Code = "PAYLOAD_TOO_LARGE"
+	CodeUnavailable       Code = "UNAVAILABLE"
 	CodeInternal          Code = "INTERNAL"
 )
 
@@ -52,8 +57,11 @@ func newError(code Code, detail string) error { return &Error{Code: code, Detail
 // CodeOf returns the code of err, CodeInternal when it carries none.
 func CodeOf(err error) Code {
 	var e *Error
-	if errors.As(err, &e) {
+	switch {
+	case errors.As(err, &e):
 		return e.Code
+	case errors.Is(err, ErrUnavailable):
+		return CodeUnavailable
 	}
 	return CodeInternal
 }

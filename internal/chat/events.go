@@ -25,6 +25,9 @@ type Event struct {
 	Message   *Message     // EventMessage, EventAlert
 	Chatters  []Chatter    // EventChatters
 	Typing    *TypingEvent // EventTyping
+	// After is, for an event that is not stored, the Seq of the room's last stored event its
+	// publisher had seen: a node delivers the event only after that one (0: at once).
+	After int64 `json:",omitempty"`
 }
 
 // TypingEvent says who is typing.
@@ -33,12 +36,19 @@ type TypingEvent struct {
 	Nickname  string
 }
 
-// Broker fans events out to every node (in-process, or Redis for a cluster).
+// Broker fans events out to the nodes that host their room (in-process, or Redis for a
+// cluster). Delivery may reorder or lose events: the service puts each room's stored events
+// back in order and reads lost ones from the store.
 type Broker interface {
-	// Publish delivers ev to every subscriber, on every node. Subscribers must not block.
+	// Publish sends ev to every node that hosts ev.RoomID. Subscribers must not block.
 	Publish(ctx context.Context, ev Event) error
-	// Subscribe registers fn for every event published from now on.
+	// Subscribe registers fn for the events of the rooms this node hosts.
 	Subscribe(fn func(Event)) (unsubscribe func())
+	// Host makes this node receive the room's events. It returns once the subscription is
+	// in place: every event published after it returns reaches the subscribers. Idempotent.
+	Host(ctx context.Context, roomID string) error
+	// Unhost stops receiving the room's events. Idempotent.
+	Unhost(ctx context.Context, roomID string) error
 }
 
 // Presence tracks which sockets (connections) each chatter has in each room, across nodes.

@@ -26,8 +26,8 @@ func TestEveryNicknameFitsTheLimit(t *testing.T) {
 				n++
 			}
 		}
-		if n < 2*MaxCapacity {
-			t.Errorf("%s: got %d combinations, want at least %d for a full room", locale, n, 2*MaxCapacity)
+		if n < 2*DefaultMaxCapacity {
+			t.Errorf("%s: got %d combinations, want at least %d for a full room", locale, n, 2*DefaultMaxCapacity)
 		}
 	}
 }

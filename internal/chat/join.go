@@ -81,6 +81,18 @@ func (s *Service) Join(ctx context.Context, in JoinInput) (c Chatter, token stri
 		}
 	}
 
+	// Hosted before anything is written, so that this node delivers the join alert and all
+	// that follows it.
+	hosted, err := s.streams.host(ctx, room, in.ConnID)
+	if err != nil {
+		return Chatter{}, "", fmt.Errorf("host room: %w", err)
+	}
+	defer func() {
+		if err != nil && hosted {
+			s.streams.release(room.ID, in.ConnID)
+		}
+	}()
+
 	unlock := s.rooms.lock(room.ID)
 	defer unlock()
 
@@ -122,25 +134,21 @@ func (s *Service) Join(ctx context.Context, in JoinInput) (c Chatter, token stri
 	if in.Admitted != nil {
 		in.Admitted(publicChatter(c))
 	}
-	switch {
-	case alert != nil: // stored with the join; told now that the socket is in the room
+	var after int64
+	if alert != nil { // stored with the join; told now that the socket is in the room
 		s.publishStored(ctx, room, *alert, EventAlert)
-	case announce:
-		if _, err := s.appendAlert(ctx, room, c, Alert{Kind: AlertJoin, Nickname: c.Nickname}); err != nil {
-			return Chatter{}, "", err
-		}
+		after = alert.Seq
 	}
-	if err := s.PublishOnline(ctx, room.ID); err != nil {
+	if err := s.publishOnline(ctx, room, after); err != nil {
 		s.log.Warn("publish online chatters", "room", room.ID, "err", err)
 	}
 	return publicChatter(c), token, nil
 }
 
 // recordJoin creates a new chatter (with a nickname no one in the room has, in the joiner's
-// locale) or reactivates an existing one, and records the membership. With a store that
-// writes a join at once (JoinRecorder) that is one write, which also stores the join alert
-// when the join is announced; the stored alert is returned for the caller to publish. The
-// room lock is held.
+// locale) or reactivates an existing one, and records the membership, in one store write that
+// also stores the join alert when the join is announced; the stored alert is returned for the
+// caller to publish. The room lock is held.
 func (s *Service) recordJoin(ctx context.Context, room Room, c Chatter, fresh, announce bool, locale string) (Chatter, *Message, error) {
 	if fresh {
 		nickname, err := s.newNickname(ctx, room.ID, c.ID, locale)
@@ -148,11 +156,6 @@ func (s *Service) recordJoin(ctx context.Context, room Room, c Chatter, fresh, a
 			return c, nil, err
 		}
 		c.Nickname = nickname
-	}
-	rec, ok := s.store.(JoinRecorder)
-	if !ok {
-		c, err := s.recordJoinStepwise(ctx, room, c, fresh)
-		return c, nil, err
 	}
 	j := JoinRecord{RoomID: room.ID, ChatterID: c.ID, At: s.now(), Reactivate: !fresh && !c.IsActive}
 	if fresh {
@@ -164,7 +167,7 @@ func (s *Service) recordJoin(ctx context.Context, room Room, c Chatter, fresh, a
 		m := s.alertMessage(room, c, Alert{Kind: AlertJoin, Nickname: c.Nickname})
 		j.Alert = &m
 	}
-	_, _, stored, err := rec.RecordJoin(ctx, j)
+	_, _, stored, err := s.store.RecordJoin(ctx, j)
 	if err != nil {
 		return c, nil, fmt.Errorf("record join: %w", err)
 	}
@@ -176,26 +179,6 @@ func (s *Service) recordJoin(ctx context.Context, room Room, c Chatter, fresh, a
 		stored.Alert = j.Alert.Alert
 	}
 	return c, stored, nil
-}
-
-// recordJoinStepwise is recordJoin for a store without JoinRecorder.
-func (s *Service) recordJoinStepwise(ctx context.Context, room Room, c Chatter, fresh bool) (Chatter, error) {
-	if fresh {
-		if err := s.store.CreateChatter(ctx, c); err != nil {
-			return c, fmt.Errorf("create chatter: %w", err)
-		}
-		s.cacheChatter(c)
-	} else if !c.IsActive {
-		if err := s.store.SetChatterActive(ctx, c.ID, true); err != nil {
-			return c, fmt.Errorf("activate chatter: %w", err)
-		}
-		c.IsActive = true
-		s.cacheChatter(c)
-	}
-	if _, _, err := s.store.JoinRoom(ctx, room.ID, c.ID, s.now()); err != nil {
-		return c, fmt.Errorf("record membership: %w", err)
-	}
-	return c, nil
 }
 
 // joiningChatter reads the chatter a join names from the store, not the cache: a join is
@@ -272,6 +255,7 @@ func (s *Service) Leave(ctx context.Context, roomID, chatterID, connID string) e
 		return nil
 	}
 	unlock := s.rooms.lock(roomID)
+	s.streams.release(roomID, connID)
 	stillOnline, err := s.presence.Remove(ctx, roomID, chatterID, connID)
 	if err != nil {
 		unlock()
@@ -427,10 +411,11 @@ func (s *Service) finalLeave(ctx context.Context, key member) error {
 	if room.Expired(s.now()) { // the room's members were told by the expiry alert
 		return nil
 	}
-	if _, err := s.appendAlert(ctx, room, c, Alert{Kind: AlertLeave, Nickname: c.Nickname}); err != nil {
+	alert, err := s.appendAlert(ctx, room, c, Alert{Kind: AlertLeave, Nickname: c.Nickname})
+	if err != nil {
 		return err
 	}
-	return s.PublishOnline(ctx, room.ID)
+	return s.publishOnline(ctx, room, alert.Seq)
 }
 
 // markSlack keeps a leave mark well past the grace, so a slow timer still finds its own mark;

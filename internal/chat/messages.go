@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"sort"
 	"time"
 )
 
@@ -31,11 +30,8 @@ func (s *Service) Send(ctx context.Context, in SendInput) (Message, error) {
 		Type: TypeMessage, Content: in.Content, SentAt: s.now(),
 		RoomID: room.ID, ChatterID: c.ID, Chatter: publicChatter(c),
 	}
-	// One message of a room at a time from commit to publish: its members get the room's
-	// messages in id order, so recovery from the last id seen neither repeats nor skips one.
-	// Other rooms' messages still share each group commit.
-	unlock := s.rooms.lock(room.ID)
-	defer unlock()
+	// No lock from commit to publish: a room's messages share group commits, and every
+	// node puts them back in Seq order (streams).
 	return s.appendAndPublish(ctx, room, m, EventMessage)
 }
 
@@ -161,21 +157,83 @@ func (s *Service) Online(ctx context.Context, roomID string) ([]Chatter, error) 
 	return out, nil
 }
 
-// PublishOnline broadcasts the room's online chatters (returnChatters).
-func (s *Service) PublishOnline(ctx context.Context, roomID string) error {
+// bigRoom is the capacity above which a room's online list, which grows with the room and
+// goes to everyone in it, is no longer broadcast at every change (see publishOnline) nor on
+// every member's request (see RequestOnline). The original client never creates rooms above
+// 16, so its rooms behave as it expects.
+const bigRoom = 100
+
+// onlineEvery is how often at most a big room's online list is broadcast while people come
+// and go.
+const onlineEvery = 2 * time.Second
+
+// RequestOnline answers a member's returnChatters: a small room's online list is broadcast to
+// the room (the original behaviour); a big room's is returned for the asker alone (list
+// non-nil), since a broadcast of it on every request would cost the room its size squared.
+func (s *Service) RequestOnline(ctx context.Context, roomID string) (list []Chatter, err error) {
 	room, err := s.room(ctx, roomID)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	cs, err := s.Online(ctx, roomID)
+	if room.Capacity > bigRoom {
+		return s.Online(ctx, roomID)
+	}
+	return nil, s.publishOnline(ctx, room, 0)
+}
+
+// publishOnline broadcasts the room's online chatters once every node has delivered the
+// room's stored events up to after (the alert that changed the list). A big room's changes
+// are gathered: its list goes out at most every onlineEvery, as it is when it goes.
+func (s *Service) publishOnline(ctx context.Context, room Room, after int64) error {
+	if room.Capacity > bigRoom {
+		s.scheduleOnline(room, after)
+		return nil
+	}
+	return s.broadcastOnline(ctx, room, after)
+}
+
+func (s *Service) broadcastOnline(ctx context.Context, room Room, after int64) error {
+	cs, err := s.Online(ctx, room.ID)
 	if err != nil {
 		return err
 	}
-	if err := s.broker.Publish(ctx, Event{Kind: EventChatters, RoomID: room.ID, Namespace: room.Namespace, Chatters: cs}); err != nil {
+	ev := Event{Kind: EventChatters, RoomID: room.ID, Namespace: room.Namespace, Chatters: cs, After: after}
+	if err := s.broker.Publish(ctx, ev); err != nil {
 		return fmt.Errorf("publish online chatters: %w", err)
 	}
 	return nil
 }
+
+// scheduleOnline broadcasts the room's list onlineEvery from the first change not yet
+// broadcast, after the latest alert among the changes gathered meanwhile.
+func (s *Service) scheduleOnline(room Room, after int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if p, ok := s.onlineDue[room.ID]; ok {
+		p.after = max(p.after, after)
+		return
+	}
+	if s.stopping {
+		return
+	}
+	p := &pendingOnline{after: after}
+	s.onlineDue[room.ID] = p
+	s.timers.Add(1)
+	time.AfterFunc(onlineEvery, func() {
+		defer s.timers.Done()
+		s.mu.Lock()
+		delete(s.onlineDue, room.ID)
+		after := p.after
+		s.mu.Unlock()
+		ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+		defer cancel()
+		if err := s.broadcastOnline(ctx, room, after); err != nil {
+			s.log.Warn("publish online chatters", "room", room.ID, "err", err)
+		}
+	})
+}
+
+type pendingOnline struct{ after int64 }
 
 // HistoryQuery asks for a window of a room's messages as a chatter sees them. Page (from 1,
 // 20 a page) is the original paging; Before, After or Limit (1–100, default 50) make it a
@@ -258,26 +316,50 @@ func (s *Service) History(ctx context.Context, q HistoryQuery) ([]Message, error
 	return publicMessages(ms), nil
 }
 
-// Missed returns the messages of the rooms with an id above after, oldest first, at most
-// limit (connection state recovery).
-func (s *Service) Missed(ctx context.Context, roomIDs []string, after int64, limit int) ([]Message, error) {
-	if limit <= 0 {
-		limit = 1000
-	}
+// Resume is where a recovering connection's chatter picks up a room.
+type Resume struct {
+	RoomID    string
+	ChatterID string
+	AfterSeq  int64 // the last Seq the client has; 0 when it has none (from its join alert)
+	UpToSeq   int64 // the last Seq to return (what follows comes live); 0: no bound
+}
+
+// Missed returns, room by room and each in Seq order, the messages after each resume point
+// that its chatter may see (from its join alert on): connection state recovery. It stops
+// once it has more than limit.
+func (s *Service) Missed(ctx context.Context, from []Resume, limit int) ([]Message, error) {
 	var out []Message
-	for _, id := range roomIDs {
-		if !validID(id) {
+	for _, r := range from {
+		if !validID(r.RoomID) || !validID(r.ChatterID) || r.AfterSeq < 0 {
 			continue
 		}
-		ms, err := s.store.Messages(ctx, MessageQuery{RoomID: id, After: after, Limit: limit})
+		minID, err := s.store.FirstMessageID(ctx, r.RoomID, r.ChatterID)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("first message: %w", err)
+		}
+		if r.UpToSeq > 0 && r.UpToSeq <= r.AfterSeq {
+			continue
+		}
+		n := limit + 1 - len(out)
+		if r.UpToSeq > 0 {
+			n = int(min(int64(n), r.UpToSeq-r.AfterSeq))
+		}
+		ms, err := s.store.Messages(ctx, MessageQuery{RoomID: r.RoomID, MinID: minID, BySeq: true,
+			AfterSeq: r.AfterSeq, Limit: n})
 		if err != nil {
 			return nil, fmt.Errorf("missed messages: %w", err)
 		}
-		out = append(out, ms...)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-	if len(out) > limit {
-		out = out[:limit]
+		for _, m := range ms {
+			if r.UpToSeq == 0 || m.Seq <= r.UpToSeq {
+				out = append(out, m)
+			}
+		}
+		if len(out) > limit {
+			break
+		}
 	}
 	return publicMessages(out), nil
 }

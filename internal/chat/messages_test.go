@@ -2,6 +2,8 @@ package chat_test
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -294,35 +296,52 @@ func TestMissed(t *testing.T) {
 	a := h.join(t, chat.JoinInput{RoomID: r1.ID})
 	h.join(t, chat.JoinInput{RoomID: r2.ID, ChatterID: a.ID, Token: a.token})
 	h.join(t, chat.JoinInput{RoomID: r3.ID, ChatterID: a.ID, Token: a.token})
-	mark, err := h.svc.Send(ctx, chat.SendInput{Namespace: "anonymous", RoomID: r1.ID, ChatterID: a.ID, Content: "seen"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var want []int64
-	for i := range 6 {
-		r := []chat.Room{r1, r2, r3}[i%3]
-		m, err := h.svc.Send(ctx, chat.SendInput{Namespace: "anonymous", RoomID: r.ID, ChatterID: a.ID, Content: "missed"})
+	send := func(r chat.Room, content string) chat.Message {
+		t.Helper()
+		m, err := h.svc.Send(ctx, chat.SendInput{Namespace: "anonymous", RoomID: r.ID, ChatterID: a.ID, Content: content})
 		if err != nil {
 			t.Fatal(err)
 		}
+		return m
+	}
+	seen1 := send(r1, "seen") // r1: join alert 1, this 2
+	var want []string
+	for i := range 6 {
+		r := []chat.Room{r1, r2, r3}[i%3]
+		m := send(r, fmt.Sprintf("missed %d", i))
 		if r.ID != r3.ID {
-			want = append(want, m.ID)
+			want = append(want, fmt.Sprintf("%s:%d", m.RoomID[:4], m.Seq))
 		}
 	}
-	ms, err := h.svc.Missed(ctx, []string{r1.ID, r2.ID, "garbage id"}, mark.ID, 100)
+	// r1 from the position after "seen"; r2 with no position (from a's join alert, which is
+	// position 1 there); r3 not asked for; an unknown room skipped.
+	from := []chat.Resume{
+		{RoomID: r1.ID, ChatterID: a.ID, AfterSeq: seen1.Seq},
+		{RoomID: r2.ID, ChatterID: a.ID},
+		{RoomID: "0b9a6a3e-54a1-4b6f-9d0e-5f1c2d3e4f50", ChatterID: a.ID},
+	}
+	ms, err := h.svc.Missed(ctx, from, 100)
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := make([]int64, len(ms))
-	for i, m := range ms {
-		got[i] = m.ID
+	var got []string
+	for _, m := range ms {
+		if m.Type == chat.TypeMessage {
+			got = append(got, fmt.Sprintf("%s:%d", m.RoomID[:4], m.Seq))
+		}
 	}
-	if !equalIDs(got, want) {
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
 		t.Fatalf("got %v, want %v", got, want)
 	}
-	ms, _ = h.svc.Missed(ctx, []string{r1.ID, r2.ID}, mark.ID, 2)
-	if len(ms) != 2 || ms[0].ID != want[0] || ms[1].ID != want[1] {
-		t.Fatalf("got %d messages, want the oldest 2", len(ms))
+	// Room by room, as asked: r1's two, then r2's join alert and its two.
+	if len(ms) != 5 || ms[2].RoomID != r2.ID || ms[2].Type != chat.TypeAlert || ms[2].Seq != 1 {
+		t.Fatalf("got %d messages, want r1's 2 missed ones, then r2's join alert and 2 missed ones", len(ms))
+	}
+	ms, _ = h.svc.Missed(ctx, from, 1)
+	if len(ms) != 2 || ms[0].Seq != seen1.Seq+1 || ms[1].Seq != seen1.Seq+2 {
+		t.Fatalf("got %d messages with a limit of 1, want the first 2 (one more than the limit)", len(ms))
 	}
 }
 
@@ -406,7 +425,9 @@ func TestSweepExpiresAndPurges(t *testing.T) {
 	}
 }
 
-func TestARoomsMessagesArePublishedInIDOrder(t *testing.T) {
+// Concurrent senders share commits and publish in any order; the service's subscribers get
+// the room's messages once each, in Seq order, without a gap.
+func TestARoomsMessagesAreDeliveredInSeqOrder(t *testing.T) {
 	ctx := context.Background()
 	h := newHarness(t, chat.Config{})
 	r := h.room(t, chat.CreateRoomInput{Capacity: 16})
@@ -414,34 +435,85 @@ func TestARoomsMessagesArePublishedInIDOrder(t *testing.T) {
 	for i := 0; i < 8; i++ {
 		senders = append(senders, h.join(t, chat.JoinInput{RoomID: r.ID}))
 	}
-	h.events.reset()
+	ordered := &recorder{notify: make(chan struct{}, 1)}
+	defer h.svc.Subscribe(ordered.add)()
+	last, err := h.store.LastSeq(ctx, r.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var wg sync.WaitGroup
 	for _, c := range senders {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			for i := 0; i < 25; i++ {
 				if _, err := h.svc.Send(ctx, chat.SendInput{Namespace: "/anonymous", RoomID: r.ID, ChatterID: c.ID, Content: "hi"}); err != nil {
 					t.Error(err)
 					return
 				}
 			}
-		}()
+		})
 	}
 	wg.Wait()
-	var last int64
 	n := 0
-	for _, ev := range h.events.all() {
+	for _, ev := range ordered.all() {
 		if ev.Kind != chat.EventMessage {
 			continue
 		}
 		n++
-		if ev.Message.ID <= last {
-			t.Fatalf("message %d published after message %d: a member would see them out of order", ev.Message.ID, last)
+		if ev.Message.Seq != last+1 {
+			t.Fatalf("got message %d after %d: a member would see a gap or a reordering", ev.Message.Seq, last)
 		}
-		last = ev.Message.ID
+		last = ev.Message.Seq
 	}
 	if n != 200 {
-		t.Fatalf("got %d published messages, want 200", n)
+		t.Fatalf("got %d delivered messages, want 200", n)
+	}
+}
+
+// A big room's online list is not broadcast at every join: the joins of a burst share one
+// list, sent after the last of their alerts; a member who asks gets it alone.
+func TestBigRoomOnlineListIsGathered(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness(t, chat.Config{MaxCapacity: 1000})
+	r := h.room(t, chat.CreateRoomInput{Capacity: 500})
+	h.events.reset()
+	var last joined
+	for range 5 {
+		last = h.join(t, chat.JoinInput{RoomID: r.ID})
+	}
+	lists := func() (n int, latest []chat.Chatter, after int64) {
+		for _, ev := range h.events.all() {
+			if ev.Kind == chat.EventChatters {
+				n++
+				latest, after = ev.Chatters, ev.After
+			}
+		}
+		return
+	}
+	if n, _, _ := lists(); n != 0 {
+		t.Fatalf("got %d online lists at once, want them gathered", n)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		n, latest, after := lists()
+		if n == 1 {
+			seq, _ := h.store.LastSeq(ctx, r.ID)
+			if len(latest) != 5 || latest[4].ID != last.ID || after != seq {
+				t.Fatalf("got a list of %d after %d, want the 5 members after the last join alert (%d)", len(latest), after, seq)
+			}
+			break
+		}
+		if n > 1 || time.Now().After(deadline) {
+			t.Fatalf("got %d online lists, want exactly one for the burst", n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	list, err := h.svc.RequestOnline(ctx, r.ID)
+	if err != nil || len(list) != 5 {
+		t.Fatalf("RequestOnline: got %d chatters (%v), want the 5 for the asker", len(list), err)
+	}
+	small := h.room(t, chat.CreateRoomInput{Capacity: 16})
+	h.join(t, chat.JoinInput{RoomID: small.ID})
+	if list, err := h.svc.RequestOnline(ctx, small.ID); err != nil || list != nil {
+		t.Fatalf("RequestOnline in a small room: got %v (%v), want a broadcast instead", list, err)
 	}
 }

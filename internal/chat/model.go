@@ -69,6 +69,7 @@ type Alert struct {
 // Message is a chatter's message or a system alert, with its chatter embedded.
 type Message struct {
 	ID        int64
+	Seq       int64 // position in the room: 1, 2, 3, ... without gaps (Store.AppendMessage)
 	Type      MessageType
 	Content   string
 	SentAt    time.Time

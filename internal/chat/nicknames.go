@@ -102,28 +102,64 @@ func randomNickname(locale string, taken map[string]bool) string {
 }
 
 // roomNames are the nicknames of a room's members, present or past, as this node knows
-// them: read from the store once (a room created here starts empty), then kept current by
-// this node's joins and renames and by the join and rename alerts of the other nodes, which
-// every node sees (observeNames). A name stays its holder's for the room's life, since its
-// holder may come back with its token: a newcomer never gets the name of someone who just
-// left, and a rename never takes the name of someone who is away.
+// them. A name stays its holder's for the room's life, since its holder may come back with
+// its token: a newcomer never gets the name of someone who just left, and a rename never
+// takes the name of someone who is away.
+//
+// The names are read from the store (a room created here starts empty), then kept current
+// by this node's joins and renames and by the room's ordered stream (observeNames), which
+// brings every node's join and rename alerts while this node hosts the room. They are used
+// only while they have seen everything the stream delivered (seen is its position): a room
+// this node stopped hosting, and so stopped hearing, is read again.
 type roomNames struct {
-	mu   sync.Mutex
-	held map[string]string // member chatter id → the key of the nickname it has now
-	had  map[string]bool   // the key of every nickname a member has had in the room
+	mu      sync.Mutex
+	held    map[string]string // member chatter id → the key of the nickname it has now
+	had     map[string]bool   // the key of every nickname a member has had in the room
+	seen    int64             // the room's position up to which every event was observed
+	unknown bool              // seen is not known yet (a read from the store is under way)
+	ahead   int64             // while unknown: the last position observed
 }
 
-func newRoomNames() *roomNames {
-	return &roomNames{held: make(map[string]string), had: make(map[string]bool)}
+func newRoomNames(seen int64) *roomNames {
+	return &roomNames{held: make(map[string]string), had: make(map[string]bool), seen: seen}
 }
 
 // note records that chatterID is called nickname in the room.
 func (n *roomNames) note(chatterID, nickname string) {
-	key := nicknameKey(nickname)
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	n.noteLocked(chatterID, nickname)
+}
+
+func (n *roomNames) noteLocked(chatterID, nickname string) {
+	key := nicknameKey(nickname)
 	n.held[chatterID] = key
 	n.had[key] = true
+}
+
+// observe takes the stored event at position seq (alert: its structured form, or nil).
+func (n *roomNames) observe(seq int64, chatterID string, alert *Alert) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	switch {
+	case n.unknown:
+		n.ahead = max(n.ahead, seq)
+	case seq <= n.seen:
+		return // seen already
+	case seq == n.seen+1:
+		n.seen = seq
+	default:
+		n.seen = -1 // something was missed: never current again
+	}
+	if alert == nil {
+		return
+	}
+	switch alert.Kind {
+	case AlertJoin:
+		n.noteLocked(chatterID, alert.Nickname)
+	case AlertRename:
+		n.noteLocked(chatterID, alert.NewNickname)
+	}
 }
 
 // heldByOther reports whether a member other than chatterID has the nickname now.
@@ -142,21 +178,35 @@ func (n *roomNames) heldByOther(chatterID, nickname string) bool {
 // pick draws a nickname no member has had, in locale, and records it as chatterID's.
 func (n *roomNames) pick(chatterID, locale string) string {
 	n.mu.Lock()
+	defer n.mu.Unlock()
 	name := randomNickname(locale, n.had)
-	n.mu.Unlock()
-	n.note(chatterID, name)
+	n.noteLocked(chatterID, name)
 	return name
 }
 
-// names returns the room's names, reading them from the store when this node has none. The
-// room lock is held, so on this node the joins and renames of the room see each other's.
+// names returns the room's names: the cached ones while they are current, else the store's.
+// The room lock is held, so on this node the joins and renames of the room see each other's.
 func (s *Service) names(ctx context.Context, roomID string) (*roomNames, error) {
-	if n, ok := s.nameCache.get(roomID); ok {
-		return n, nil
+	delivered, hosted := s.streams.delivered(roomID)
+	if n, ok := s.nameCache.get(roomID); ok && hosted {
+		n.mu.Lock()
+		current := !n.unknown && n.seen == delivered
+		n.mu.Unlock()
+		if current {
+			return n, nil
+		}
 	}
-	// Cached before the read, so alerts observed meanwhile are kept; the read adds to them.
-	n := newRoomNames()
-	s.nameCache.put(roomID, n)
+	n := newRoomNames(0)
+	if hosted {
+		// Cached before the position is read: what the stream delivers from then on is
+		// observed, and the read from the store covers what came before.
+		n.unknown = true
+		s.nameCache.put(roomID, n)
+		at, _ := s.streams.delivered(roomID)
+		n.mu.Lock()
+		n.seen, n.unknown = max(at, n.ahead), false
+		n.mu.Unlock()
+	}
 	members, err := s.store.RoomChatters(ctx, roomID)
 	if err != nil {
 		s.nameCache.remove(roomID)
@@ -172,33 +222,25 @@ func (s *Service) names(ctx context.Context, roomID string) (*roomNames, error) 
 		return nil, fmt.Errorf("room chatters: %w", err)
 	}
 	n.mu.Lock()
+	defer n.mu.Unlock()
 	for id, c := range cs {
 		key := nicknameKey(c.Nickname)
-		if _, known := n.held[id]; !known {
+		if _, known := n.held[id]; !known { // what the stream brought is newer
 			n.held[id] = key
 		}
 		n.had[key] = true
 	}
-	n.mu.Unlock()
 	return n, nil
 }
 
-// observeNames keeps the cached names current with the joins and renames of other nodes.
+// observeNames feeds the room's ordered stream to its cached names. It runs under the
+// room's delivery lock and only touches the cache.
 func (s *Service) observeNames(ev Event) {
-	if ev.Kind != EventAlert || ev.Message == nil || ev.Message.Alert == nil {
-		return
-	}
-	var nickname string
-	switch a := ev.Message.Alert; a.Kind {
-	case AlertJoin:
-		nickname = a.Nickname
-	case AlertRename:
-		nickname = a.NewNickname
-	default:
+	if ev.Message == nil || ev.Message.Seq <= 0 {
 		return
 	}
 	if n, ok := s.nameCache.get(ev.RoomID); ok {
-		n.note(ev.Message.ChatterID, nickname)
+		n.observe(ev.Message.Seq, ev.Message.ChatterID, ev.Message.Alert)
 	}
 }
 

@@ -2,6 +2,7 @@ package chat_test
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -201,5 +202,31 @@ func TestNicknamesAreUniqueAcrossNodes(t *testing.T) {
 	// 콜라 is free again for a rename (nobody has it now), though never given to a newcomer.
 	if _, err := b.Rename(ctx, onB.ID, tokenB, "콜라"); err != nil {
 		t.Fatalf("rename on b to a name nobody has now: %v", err)
+	}
+}
+
+// A node that did not hear a room (it did not host it) reads its names again before naming
+// anyone there: the room created on a, filled through b, then joined through a.
+func TestANodeThatDidNotHostARoomReadsItsNamesAgain(t *testing.T) {
+	ctx := context.Background()
+	a, b, _ := twoNodes(t, time.Hour)
+	room, err := a.CreateRoom(ctx, chat.CreateRoomInput{Namespace: "anonymous", Title: "t", Capacity: 16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	taken := map[string]bool{}
+	for i := range 6 { // as many as the original's names: all of them are taken through b
+		c, _, err := b.Join(ctx, chat.JoinInput{Namespace: "anonymous", RoomID: room.ID, ConnID: "b" + strconv.Itoa(i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		taken[c.Nickname] = true
+	}
+	c, _, err := a.Join(ctx, chat.JoinInput{Namespace: "anonymous", RoomID: room.ID, ConnID: "a1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if taken[c.Nickname] {
+		t.Fatalf("node a named a newcomer %q, which a chatter who joined through b has", c.Nickname)
 	}
 }

@@ -82,16 +82,14 @@ func (s *Service) renameIfFree(ctx context.Context, c Chatter, rooms []string, n
 	return renamed, nil
 }
 
-// announceRename stores and publishes the rename alert and the new online list, in the
-// room's order (under its lock, as sends are).
+// announceRename stores and publishes the rename alert, then the new online list.
 func (s *Service) announceRename(ctx context.Context, room Room, renamed Chatter, old string) error {
-	unlock := s.rooms.lock(room.ID)
-	defer unlock()
 	a := Alert{Kind: AlertRename, Nickname: old, NewNickname: renamed.Nickname}
-	if _, err := s.appendAlert(ctx, room, renamed, a); err != nil {
+	alert, err := s.appendAlert(ctx, room, renamed, a)
+	if err != nil {
 		return err
 	}
-	if err := s.PublishOnline(ctx, room.ID); err != nil {
+	if err := s.publishOnline(ctx, room, alert.Seq); err != nil {
 		s.log.Warn("publish online chatters", "room", room.ID, "err", err)
 	}
 	return nil

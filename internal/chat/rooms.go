@@ -25,8 +25,8 @@ func (s *Service) CreateRoom(ctx context.Context, in CreateRoomInput) (Room, err
 	if err := checkText("title", in.Title, MaxTitle); err != nil {
 		return Room{}, err
 	}
-	if in.Capacity < MinCapacity || in.Capacity > MaxCapacity {
-		return Room{}, newError(CodeBadRequest, "capacity: between 2 and 100")
+	if in.Capacity < MinCapacity || in.Capacity > s.cfg.MaxCapacity {
+		return Room{}, newError(CodeBadRequest, fmt.Sprintf("capacity: between %d and %d", MinCapacity, s.cfg.MaxCapacity))
 	}
 	if in.IsPassword != (in.Password != "") {
 		return Room{}, newError(CodeBadRequest, "password: required exactly when isPassword is true")
@@ -50,7 +50,7 @@ func (s *Service) CreateRoom(ctx context.Context, in CreateRoomInput) (Room, err
 		return Room{}, fmt.Errorf("create room: %w", err)
 	}
 	s.roomCache.put(r.ID, r)
-	s.nameCache.put(r.ID, newRoomNames()) // nobody has been in it yet
+	s.nameCache.put(r.ID, newRoomNames(0)) // nobody has been in it: current until its first message
 	return r, nil
 }
 
@@ -156,4 +156,21 @@ func (s *Service) ReentryCheck(ctx context.Context, roomID, chatterID string) (b
 		return false, fmt.Errorf("presence: %w", err)
 	}
 	return online, nil
+}
+
+// Limits are the input limits of this deployment, for clients that build their forms from
+// them (GET /chat/limits).
+type Limits struct {
+	MinCapacity int `json:"minCapacity"`
+	MaxCapacity int `json:"maxCapacity"`
+	MaxTitle    int `json:"maxTitle"`
+	MaxPassword int `json:"maxPassword"`
+	MaxNickname int `json:"maxNickname"`
+	MaxContent  int `json:"maxContent"`
+}
+
+// Limits returns this deployment's input limits.
+func (s *Service) Limits() Limits {
+	return Limits{MinCapacity: MinCapacity, MaxCapacity: s.cfg.MaxCapacity, MaxTitle: MaxTitle,
+		MaxPassword: MaxPassword, MaxNickname: MaxNickname, MaxContent: MaxContent}
 }

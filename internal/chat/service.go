@@ -23,7 +23,8 @@ type Service struct {
 	accessLimiter *ratelimit.Limiter // wrong passwords per room
 	typingLimiter *ratelimit.Limiter // relayed typing events per room and chatter
 
-	rooms keyedMutex // serializes joins and leaves per room on this node
+	rooms   keyedMutex // serializes joins and leaves per room on this node
+	streams *streams   // the hosted rooms' events, in order
 
 	// Caches spare the send, join and online paths a store read. A room never changes
 	// until it expires, which time alone decides, so only unexpired rooms are served from
@@ -33,12 +34,13 @@ type Service struct {
 	chatterCache *genCache[string, *Chatter] // pointers: a small map slot per chatter
 	nameCache    *genCache[string, *roomNames]
 
-	unsubscribe func() // the cache's broker subscription, ended with Run
+	unsubscribe func() // the broker subscription, ended with Run
 
-	mu       sync.Mutex
-	pending  map[member]*time.Timer // leaves waiting out their grace
-	stopping bool                   // Run has ended: leaves are final at once
-	timers   sync.WaitGroup         // grace timers scheduled or running
+	mu        sync.Mutex
+	pending   map[member]*time.Timer    // leaves waiting out their grace
+	onlineDue map[string]*pendingOnline // big rooms' online lists gathering changes
+	stopping  bool                      // Run has ended: leaves are final at once
+	timers    sync.WaitGroup            // grace timers scheduled or running
 }
 
 type member struct{ roomID, chatterID string }
@@ -75,11 +77,69 @@ func NewService(cfg Config, store Store, broker Broker, presence Presence, log *
 		chatterCache:  newGenCache[string, *Chatter](chatterCacheGen),
 		nameCache:     newGenCache[string, *roomNames](roomCacheGen),
 		pending:       make(map[member]*time.Timer),
+		onlineDue:     make(map[string]*pendingOnline),
 	}
-	// Subscribed here rather than in Run, so that no rename published once the service
+	s.streams = newStreams(broker, store, cfg.GapHold, cfg.HostLinger, log)
+	s.streams.subscribe(s.observeNames) // for the service's life: it only touches a cache
+	// Subscribed here rather than in Run, so that no event published once the service
 	// exists is missed.
-	s.unsubscribe = broker.Subscribe(s.observe)
+	s.unsubscribe = broker.Subscribe(func(ev Event) {
+		s.observe(ev)
+		s.streams.receive(ev)
+	})
 	return s, nil
+}
+
+// Subscribe registers fn for the events of the rooms this node hosts, each room's stored
+// events once and in Seq order (see streams). fn runs under the room's delivery lock: it
+// must not block and must not call the service.
+func (s *Service) Subscribe(fn func(Event)) (unsubscribe func()) { return s.streams.subscribe(fn) }
+
+// Host makes this node receive the room's events for a while (HostLinger) even without a
+// connection of its own there, waits until it has delivered them up to the position at
+// least, and returns the position it has delivered: a recovering connection, already
+// subscribed to the room's live broadcasts, reads what it missed up to there, and what
+// follows comes live, so nothing falls between the two and nothing comes twice.
+func (s *Service) Host(ctx context.Context, roomID string, atLeast int64) (delivered int64, err error) {
+	room, err := s.room(ctx, roomID)
+	if err != nil {
+		return 0, err
+	}
+	if _, err := s.streams.host(ctx, room, ""); err != nil {
+		return 0, fmt.Errorf("host room: %w", err)
+	}
+	if last, err := s.store.LastSeq(ctx, roomID); err != nil {
+		return 0, fmt.Errorf("last position: %w", err)
+	} else if atLeast > last {
+		return 0, newError(CodeBadRequest, "position: beyond the room's last message")
+	}
+	wctx, cancel := context.WithTimeout(ctx, deliverWait)
+	defer cancel()
+	delivered, err = s.streams.waitDelivered(wctx, roomID, atLeast)
+	if err != nil {
+		return 0, fmt.Errorf("room %s at position %d: %w", roomID, atLeast, err)
+	}
+	return delivered, nil
+}
+
+// deliverWait bounds how long Host waits for a room's live events to reach a position the
+// store already has (a gap is read from the store after GapHold).
+const deliverWait = 3 * time.Second
+
+// Resync checks every room this node hosts against the store and delivers what it has not
+// received: for a broker to call once it is connected again after events may have been lost.
+func (s *Service) Resync(ctx context.Context) { s.streams.resync(ctx) }
+
+// StreamStats counts what the ordering of the hosted rooms' events has done.
+type StreamStats struct {
+	Filled  int64 // stored events read from the store to fill a gap
+	Dropped int64 // stored events received twice
+	Foreign int64 // events received for rooms this node does not host
+}
+
+// StreamStats returns the counters since the service started.
+func (s *Service) StreamStats() StreamStats {
+	return StreamStats{Filled: s.streams.filled.Load(), Dropped: s.streams.dropped.Load(), Foreign: s.streams.foreign.Load()}
 }
 
 // Locale is the language of the server-made alerts.
@@ -93,6 +153,7 @@ func (s *Service) Identity() IdentityMode { return s.cfg.Identity }
 // in their grace final, and returns once every timer it owns has finished.
 func (s *Service) Run(ctx context.Context) error {
 	defer s.unsubscribe()
+	defer s.streams.stop()
 	t := time.NewTicker(s.cfg.SweepEvery)
 	defer t.Stop()
 	for {
@@ -234,11 +295,10 @@ func (s *Service) chatters(ctx context.Context, ids []string) (map[string]Chatte
 	return byID, nil
 }
 
-// observe keeps the chatter and name caches in step with renames and joins made on other
-// nodes: their alerts embed the chatter. It runs in the publisher's goroutine and only touches
+// observe keeps the chatter cache in step with renames made on other nodes: their rename
+// alerts embed the renamed chatter. It runs in the publisher's goroutine and only touches
 // the cache.
 func (s *Service) observe(ev Event) {
-	s.observeNames(ev)
 	if ev.Kind != EventAlert || ev.Message == nil || ev.Message.Alert == nil || ev.Message.Alert.Kind != AlertRename {
 		return
 	}

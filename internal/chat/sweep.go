@@ -30,14 +30,6 @@ func (s *Service) sweep(ctx context.Context) {
 	}
 }
 
-// ExpiryClaimer is an optional Store method for clusters: mark the room expired only if it
-// is not yet, and report whether this call did. With it exactly one node announces each
-// expiry; without it (Store.MarkRoomExpired says nothing), the room is re-read first, and
-// two nodes noticing the same expiry at the same moment may both announce it.
-type ExpiryClaimer interface {
-	ClaimRoomExpiry(ctx context.Context, id string) (claimed bool, err error)
-}
-
 // expireRoom marks a room expired and, if this call did it, tells its members: the expiry
 // alert, then EventExpired (the gateway removes the room's sockets). Errors are logged:
 // callers refuse the request as expired either way.
@@ -57,16 +49,12 @@ func (s *Service) doExpire(ctx context.Context, r Room) error {
 	if fresh.IsExpired {
 		return nil
 	}
-	if claimer, ok := s.store.(ExpiryClaimer); ok {
-		claimed, err := claimer.ClaimRoomExpiry(ctx, r.ID)
-		if err != nil {
-			return fmt.Errorf("claim expiry: %w", err)
-		}
-		if !claimed {
-			return nil // another node announces it
-		}
-	} else if err := s.store.MarkRoomExpired(ctx, r.ID); err != nil {
-		return fmt.Errorf("mark expired: %w", err)
+	claimed, err := s.store.ClaimRoomExpiry(ctx, r.ID)
+	if err != nil {
+		return fmt.Errorf("claim expiry: %w", err)
+	}
+	if !claimed {
+		return nil // another node announces it
 	}
 	fresh.IsExpired = true
 	s.roomCache.remove(r.ID)
@@ -74,10 +62,12 @@ func (s *Service) doExpire(ctx context.Context, r Room) error {
 	if err != nil {
 		return err
 	}
-	if _, err := s.appendAlert(ctx, fresh, sys, Alert{Kind: AlertExpire}); err != nil {
+	alert, err := s.appendAlert(ctx, fresh, sys, Alert{Kind: AlertExpire})
+	if err != nil {
 		return err
 	}
-	if err := s.broker.Publish(ctx, Event{Kind: EventExpired, RoomID: r.ID, Namespace: r.Namespace}); err != nil {
+	ev := Event{Kind: EventExpired, RoomID: r.ID, Namespace: r.Namespace, After: alert.Seq}
+	if err := s.broker.Publish(ctx, ev); err != nil {
 		return fmt.Errorf("publish expiry: %w", err)
 	}
 	return nil

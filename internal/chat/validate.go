@@ -15,8 +15,10 @@ const (
 	MaxContent   = 1000
 	MaxNamespace = 50
 	MinCapacity  = 2
-	MaxCapacity  = 100
-	maxID        = 64
+	MaxCapacity  = 1000 // the largest room any deployment allows (Config.MaxCapacity)
+	// DefaultMaxCapacity is the largest room when Config.MaxCapacity is not set.
+	DefaultMaxCapacity = 100
+	maxID              = 64
 )
 
 // checkText validates a required text field: valid UTF-8, 1..max characters, not blank.

@@ -14,6 +14,7 @@
 //	--identity           strict (compat: the original client's token-less requests, weaker)
 //	--locale             ko (or en)
 //	--room-ttl           24h
+//	--max-capacity       100 (the largest room a creator may ask for, 2 to 1000)
 //	--leave-grace        1s
 //	--retention          24h  (after expiry, before an expired room's messages are purged)
 //	--recovery-window    2m   (0 disables connection state recovery)
@@ -53,6 +54,7 @@ type Config struct {
 	Locale      string // "ko" | "en"
 
 	RoomTTL        time.Duration // a room's lifetime from creation
+	MaxCapacity    int           // the largest room a creator may ask for
 	LeaveGrace     time.Duration // delay before a departed chatter's leave alert
 	Retention      time.Duration // how long an expired room's messages are kept
 	RecoveryWindow time.Duration // Socket.IO connection state recovery; 0 disables it
@@ -83,6 +85,12 @@ const (
 	LogText = "text"
 )
 
+// The room sizes a deployment may allow (chat.MinCapacity and chat.MaxCapacity).
+const (
+	minCapacity = 2
+	maxCapacity = 1000
+)
+
 // Default is the configuration of `colachat` run with no flags and no environment.
 func Default() Config {
 	return Config{
@@ -92,6 +100,7 @@ func Default() Config {
 		Identity:       IdentityStrict,
 		Locale:         "ko",
 		RoomTTL:        24 * time.Hour,
+		MaxCapacity:    100,
 		LeaveGrace:     time.Second,
 		Retention:      24 * time.Hour,
 		RecoveryWindow: 2 * time.Minute,
@@ -169,6 +178,9 @@ func (c Config) Validate() error {
 	}
 	if c.RoomTTL <= 0 {
 		return bad("room-ttl", "%v must be positive", c.RoomTTL)
+	}
+	if c.MaxCapacity < minCapacity || c.MaxCapacity > maxCapacity {
+		return bad("max-capacity", "%d is not between %d and %d", c.MaxCapacity, minCapacity, maxCapacity)
 	}
 	if c.LeaveGrace <= 0 || c.LeaveGrace > time.Minute {
 		return bad("leave-grace", "%v must be more than 0 and at most 1m", c.LeaveGrace)

@@ -75,6 +75,7 @@ func register(fs *flag.FlagSet, c *Config) {
 		"strict: chatters prove themselves with a token; compat: accept the original client's token-less requests (weaker)")
 	fs.StringVar(&c.Locale, "locale", c.Locale, "language of server texts: ko or en")
 	fs.Var(durationValue{&c.RoomTTL}, "room-ttl", "lifetime of a room from its creation")
+	fs.IntVar(&c.MaxCapacity, "max-capacity", c.MaxCapacity, "the largest room a creator may ask for (2 to 1000)")
 	fs.Var(durationValue{&c.LeaveGrace}, "leave-grace", "wait after a chatter's last socket leaves before its leave alert")
 	fs.Var(durationValue{&c.Retention}, "retention", "how long an expired room's messages are kept before they are purged")
 	fs.Var(durationValue{&c.RecoveryWindow}, "recovery-window",

@@ -4,41 +4,36 @@ import (
 	"context"
 	"encoding/json"
 	"strconv"
-	"sync/atomic"
+	"strings"
 
 	"colachat/internal/chat"
 	"colachat/internal/socketio"
 	"colachat/internal/wire"
 )
 
-// offsetTracker gives every broadcast a recovery offset that is a message id: messages
-// carry their own, other events the highest message id this node has broadcast, so a
-// client's last offset always says which messages it has seen.
-type offsetTracker struct{ max atomic.Int64 }
-
-func (o *offsetTracker) message(id int64) string {
-	for {
-		cur := o.max.Load()
-		if id <= cur || o.max.CompareAndSwap(cur, id) {
-			break
-		}
-	}
-	return strconv.FormatInt(id, 10)
+// messageOffset is the recovery offset a stored event carries: its room and its position
+// there. Other events carry none (socketio's Transient), so a client's last offset always
+// names the last message it has.
+func messageOffset(m *chat.Message) string {
+	return m.RoomID + ":" + strconv.FormatInt(m.Seq, 10)
 }
 
-// current is "" until this node has broadcast a message: socketio then makes up an offset
-// that no recovery accepts, rather than one that would replay a whole history.
-func (o *offsetTracker) current() string {
-	max := o.max.Load()
-	if max == 0 {
-		return ""
+// parseOffset reads a messageOffset; ok is false for anything else.
+func parseOffset(offset string) (roomID string, seq int64, ok bool) {
+	i := strings.LastIndexByte(offset, ':')
+	if i <= 0 {
+		return "", 0, false
 	}
-	return strconv.FormatInt(max, 10)
+	seq, err := strconv.ParseInt(offset[i+1:], 10, 64)
+	if err != nil || seq <= 0 {
+		return "", 0, false
+	}
+	return offset[:i], seq, true
 }
 
-// onEvent turns a broker event into one encoded broadcast per local namespace. It runs in
-// the publisher's goroutine (possibly under a service lock): it only encodes and enqueues,
-// and defers any service call.
+// onEvent turns an event of a hosted room into one encoded broadcast per local namespace.
+// The service calls it in each room's order, under the room's delivery lock: it only encodes
+// and enqueues, and defers any service call.
 func (g *Gateway) onEvent(ev chat.Event) {
 	nsps := g.namespaces(ev.Namespace)
 	if len(nsps) == 0 {
@@ -53,20 +48,19 @@ func (g *Gateway) onEvent(ev chat.Event) {
 		if ev.Kind == chat.EventAlert {
 			name = "sendAlert"
 		}
-		offset := g.offsets.message(ev.Message.ID)
-		g.emit(nsps, ev.RoomID, offset, name, wire.FromMessage(*ev.Message))
+		g.emit(nsps, ev.RoomID, messageOffset(ev.Message), name, wire.FromMessage(*ev.Message))
 	case chat.EventChatters:
 		// The room comes second (an addition the original client ignores): a socket in
 		// several rooms needs it to know whose list this is.
-		g.emit(nsps, ev.RoomID, g.offsets.current(), "returnChatters", wire.FromChatters(ev.Chatters), roomPayloadOut{RoomID: ev.RoomID})
+		g.emit(nsps, ev.RoomID, "", "returnChatters", wire.FromChatters(ev.Chatters), roomPayloadOut{RoomID: ev.RoomID})
 	case chat.EventTyping:
 		if ev.Typing == nil {
 			return
 		}
 		payload := typingPayload{RoomID: ev.RoomID, ChatterID: ev.Typing.ChatterID, Nickname: ev.Typing.Nickname}
-		g.emitTyping(nsps, ev.RoomID, ev.Typing.ChatterID, g.offsets.current(), payload)
+		g.emitTyping(nsps, ev.RoomID, ev.Typing.ChatterID, payload)
 	case chat.EventExpired:
-		g.emit(nsps, ev.RoomID, g.offsets.current(), "roomExpired", roomPayloadOut{RoomID: ev.RoomID})
+		g.emit(nsps, ev.RoomID, "", "roomExpired", roomPayloadOut{RoomID: ev.RoomID})
 		for _, n := range nsps {
 			g.evict(n, ev.RoomID)
 		}
@@ -83,7 +77,8 @@ type roomPayloadOut struct {
 	RoomID string `json:"roomId"`
 }
 
-// emit encodes the arguments once and broadcasts them to the room in every namespace.
+// emit encodes the arguments once and broadcasts them to the room in every namespace, with
+// offset, or as a transient event when offset is "".
 func (g *Gateway) emit(nsps []*socketio.Namespace, roomID, offset, event string, args ...any) {
 	raw := make([]any, len(args))
 	for i, v := range args {
@@ -95,7 +90,11 @@ func (g *Gateway) emit(nsps []*socketio.Namespace, roomID, offset, event string,
 		raw[i] = json.RawMessage(b)
 	}
 	for _, n := range nsps {
-		if err := n.To(roomID).Offset(offset).Emit(event, raw...); err != nil {
+		b := n.To(roomID).Transient()
+		if offset != "" {
+			b = n.To(roomID).Offset(offset)
+		}
+		if err := b.Emit(event, raw...); err != nil {
 			g.log.Warn("broadcast", "event", event, "room", roomID, "err", err)
 		}
 	}
@@ -103,7 +102,7 @@ func (g *Gateway) emit(nsps []*socketio.Namespace, roomID, offset, event string,
 
 // emitTyping broadcasts a typing event to the room but the typer's own sockets, found among
 // the room's local sockets: typing is rare, so no per-chatter room is kept for it.
-func (g *Gateway) emitTyping(nsps []*socketio.Namespace, roomID, chatterID, offset string, v typingPayload) {
+func (g *Gateway) emitTyping(nsps []*socketio.Namespace, roomID, chatterID string, v typingPayload) {
 	raw, err := json.Marshal(v)
 	if err != nil {
 		g.log.Error("encode broadcast", "event", "typing", "err", err)
@@ -118,7 +117,7 @@ func (g *Gateway) emitTyping(nsps []*socketio.Namespace, roomID, chatterID, offs
 				}
 			}
 		}
-		b := n.To(roomID).Offset(offset)
+		b := n.To(roomID).Transient()
 		if len(own) > 0 {
 			b = b.Except(own...)
 		}

@@ -39,11 +39,10 @@ type Options struct {
 
 // Gateway serves the chat over a socketio.Server.
 type Gateway struct {
-	svc    *chat.Service
-	srv    *socketio.Server
-	broker chat.Broker
-	opts   Options
-	log    *slog.Logger
+	svc  *chat.Service
+	srv  *socketio.Server
+	opts Options
+	log  *slog.Logger
 
 	ipJoinLimit, ipMessageLimit *ratelimit.Limiter
 	connectLimit                *ratelimit.Limiter
@@ -58,8 +57,6 @@ type Gateway struct {
 	connsMu sync.Mutex
 	conns   map[string]*conn // by socket id
 
-	offsets offsetTracker
-
 	work    chan func(context.Context) // service calls a broker callback must not make itself
 	cancel  context.CancelFunc
 	workers sync.WaitGroup
@@ -73,7 +70,7 @@ const workQueue = 1024
 const callTimeout = 15 * time.Second
 
 // New builds a gateway; Start binds it.
-func New(svc *chat.Service, srv *socketio.Server, broker chat.Broker, opts Options) *Gateway {
+func New(svc *chat.Service, srv *socketio.Server, opts Options) *Gateway {
 	if opts.Locale == "" {
 		opts.Locale = "ko"
 	}
@@ -89,7 +86,7 @@ func New(svc *chat.Service, srv *socketio.Server, broker chat.Broker, opts Optio
 		panic("gateway: encode the ok envelope: " + err.Error()) // a fixed value: cannot fail
 	}
 	return &Gateway{
-		svc: svc, srv: srv, broker: broker, opts: opts, log: log,
+		svc: svc, srv: srv, opts: opts, log: log,
 		ipJoinLimit: lim(opts.IPJoinLimit), ipMessageLimit: lim(opts.IPMessageLimit),
 		connectLimit: lim(opts.ConnectLimit),
 		okNull:       okNull,
@@ -100,7 +97,7 @@ func New(svc *chat.Service, srv *socketio.Server, broker chat.Broker, opts Optio
 }
 
 // Start accepts every namespace (the original's /\/*.+/), binds the events and subscribes
-// to the broker. Call it once, before the server serves.
+// to the service's events. Call it once, before the server serves.
 func (g *Gateway) Start() {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -113,10 +110,10 @@ func (g *Gateway) Start() {
 	g.workers.Add(1)
 	go g.runWork(ctx)
 	g.srv.OfMatch(func(name string) bool { return name != "" }, g.setup)
-	g.unsubscribe = g.broker.Subscribe(g.onEvent)
+	g.unsubscribe = g.svc.Subscribe(g.onEvent)
 }
 
-// Stop unsubscribes from the broker and waits for deferred work. Sockets are the
+// Stop unsubscribes from the service's events and waits for deferred work. Sockets are the
 // server's: close it first so their leaves are made.
 func (g *Gateway) Stop() {
 	g.mu.Lock()

@@ -99,7 +99,7 @@ func newEnvAt(t *testing.T, dbPath, sessionsFile string, cfg chat.Config, opts O
 		Logger:   log,
 	})
 	opts.Logger = log
-	e.gw = New(e.svc, e.srv, broker, opts)
+	e.gw = New(e.svc, e.srv, opts)
 	e.gw.Start()
 	mux := http.NewServeMux()
 	mux.Handle("/socket.io/", e.srv)
@@ -260,6 +260,7 @@ type chatterJSON struct {
 
 type messageJSON struct {
 	ID        int64       `json:"id"`
+	Seq       int64       `json:"seq"`
 	Type      string      `json:"type"`
 	Content   string      `json:"content"`
 	RoomID    string      `json:"roomId"`
@@ -339,8 +340,8 @@ func TestJoinSendAndBroadcast(t *testing.T) {
 		if m.Content != "안녕" || m.Type != "MESSAGE" || m.Chatter.ID != ca.ID || m.Chatter.Nickname != ca.Nickname || m.ID == 0 || m.RoomID != r.ID {
 			t.Fatalf("got %+v, want the message with its chatter", m)
 		}
-		if len(ev.args) != 2 || string(ev.args[1]) != `"`+itoa(m.ID)+`"` {
-			t.Fatalf("got args %s, want the message id as recovery offset", describe([]event{ev}))
+		if len(ev.args) != 2 || string(ev.args[1]) != `"`+r.ID+":"+itoa(m.Seq)+`"` {
+			t.Fatalf("got args %s, want the message's room and position as recovery offset", describe([]event{ev}))
 		}
 	}
 }

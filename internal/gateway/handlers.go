@@ -225,7 +225,8 @@ func (g *Gateway) sendInput(s *socketio.Socket, c *conn, args socketio.Args) (ch
 	return chat.SendInput{Namespace: s.Namespace().Name(), RoomID: p.RoomID, ChatterID: m.ChatterID, Content: p.Content}, nil
 }
 
-// returnChatters: {roomId} → broadcasts the room's online chatters to the room.
+// returnChatters: {roomId} → broadcasts the room's online chatters to the room (in a room
+// above 100 people: sends them to the asker only).
 func (g *Gateway) returnChatters(ctx context.Context, s *socketio.Socket, c *conn, args socketio.Args) (any, error) {
 	var p roomPayload
 	if err := decode(args, &p); err != nil {
@@ -237,7 +238,16 @@ func (g *Gateway) returnChatters(ctx context.Context, s *socketio.Socket, c *con
 	if !g.allowMessage(s, c) {
 		return nil, errRateLimited
 	}
-	return nil, g.svc.PublishOnline(ctx, p.RoomID)
+	list, err := g.svc.RequestOnline(ctx, p.RoomID)
+	if err != nil || list == nil {
+		return nil, err
+	}
+	// A big room's list comes to the asker alone.
+	raw, err := json.Marshal(wire.FromChatters(list))
+	if err != nil {
+		return nil, err
+	}
+	return nil, s.Emit("returnChatters", json.RawMessage(raw))
 }
 
 // typing: {roomId} → "typing" to the rest of the room, at most one per 2 s per chatter.

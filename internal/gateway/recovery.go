@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strconv"
 	"sync"
 	"time"
 
@@ -20,6 +19,13 @@ import (
 // maxMissed bounds the messages replayed on a recovery; a client that missed more starts a
 // new session and reloads its history.
 const maxMissed = 1000
+
+// How long a reconnecting client's session is looked for in a cluster before it starts
+// afresh, and how often.
+const (
+	sharedSaveWait = 500 * time.Millisecond
+	sharedSavePoll = 50 * time.Millisecond
+)
 
 // SessionStore is the socketio.SessionStore for connection state recovery. Sessions (a
 // socket's id, rooms and memberships, no secrets) are kept in memory and can be carried
@@ -71,6 +77,16 @@ func (st *SessionStore) Save(ctx context.Context, s socketio.Session) error {
 func (st *SessionStore) Take(ctx context.Context, pid string) (socketio.Session, error) {
 	if st.shared != nil {
 		data, found, err := st.shared.TakeSession(ctx, pid)
+		// A client that left another node a moment ago may be back before that node has saved
+		// its session: wait for it a little.
+		for wait := time.Duration(0); err == nil && !found && wait < sharedSaveWait; wait += sharedSavePoll {
+			select {
+			case <-time.After(sharedSavePoll):
+			case <-ctx.Done():
+				return socketio.Session{}, socketio.ErrSessionNotFound
+			}
+			data, found, err = st.shared.TakeSession(ctx, pid)
+		}
 		if err != nil || !found {
 			return socketio.Session{}, errors.Join(socketio.ErrSessionNotFound, err)
 		}
@@ -165,44 +181,103 @@ func (st *SessionStore) Restore(path string) error {
 	return nil
 }
 
-// Missed implements socketio.SessionStore: the messages of the session's rooms with an id
-// above the offset, as the broadcasts the client missed.
-func (st *SessionStore) Missed(ctx context.Context, s socketio.Session, offset string) ([]socketio.MissedEvent, error) {
-	after, err := strconv.ParseInt(offset, 10, 64)
-	if err != nil || after <= 0 {
-		return nil, socketio.ErrOffsetUnknown
-	}
+// Missed implements socketio.SessionStore: the messages of the session's rooms after the
+// positions the client has, as the broadcasts it missed.
+//
+// A client's position in a room is the Seq of the last message it has there. The offset
+// (its last broadcast, "<roomId>:<seq>") gives it for one room; a client in several rooms
+// says them all in its auth as {"positions": {"<roomId>": seq, ...}} (a room it names no
+// position for: it has nothing there yet, so it gets everything from its join). A session in
+// several rooms without positions cannot be resumed exactly and starts afresh.
+func (st *SessionStore) Missed(ctx context.Context, s socketio.Session, offset string, auth json.RawMessage) ([]socketio.MissedEvent, func(string) bool, error) {
 	var rooms map[string]membership
 	if raw, ok := s.State[stateKey]; ok {
 		if err := json.Unmarshal(raw, &rooms); err != nil {
-			return nil, socketio.ErrOffsetUnknown
+			return nil, nil, socketio.ErrOffsetUnknown
 		}
 	}
 	if len(rooms) == 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
-	ids := make([]string, 0, len(rooms))
-	for id := range rooms {
-		ids = append(ids, id)
-	}
-	msgs, err := st.svc.Missed(ctx, ids, after, maxMissed+1)
+	from, err := resumePoints(rooms, offset, auth)
 	if err != nil {
-		return nil, fmt.Errorf("missed messages: %w", err)
+		return nil, nil, err
+	}
+	// The socket already receives its rooms' live broadcasts (held back until this returns).
+	// Each room is hosted and read up to what this node has delivered, at least the client's
+	// position: the store has everything before that, and everything after comes live.
+	for i, r := range from {
+		delivered, err := st.svc.Host(ctx, r.RoomID, r.AfterSeq)
+		if err != nil {
+			if c := chat.CodeOf(err); c == chat.CodeInternal || c == chat.CodeUnavailable {
+				return nil, nil, fmt.Errorf("host room: %w", err)
+			}
+			return nil, nil, socketio.ErrOffsetUnknown // the room is gone: start afresh
+		}
+		from[i].UpToSeq = delivered
+	}
+	msgs, err := st.svc.Missed(ctx, from, maxMissed)
+	if err != nil {
+		return nil, nil, fmt.Errorf("missed messages: %w", err)
 	}
 	if len(msgs) > maxMissed {
-		return nil, socketio.ErrOffsetUnknown
+		return nil, nil, socketio.ErrOffsetUnknown
 	}
 	out := make([]socketio.MissedEvent, 0, len(msgs))
 	for _, m := range msgs {
 		raw, err := json.Marshal(wire.FromMessage(m))
 		if err != nil {
-			return nil, fmt.Errorf("encode missed message: %w", err)
+			return nil, nil, fmt.Errorf("encode missed message: %w", err)
 		}
 		event := "sendMessage"
 		if m.Type == chat.TypeAlert {
 			event = "sendAlert"
 		}
-		out = append(out, socketio.MissedEvent{Event: event, Args: []any{json.RawMessage(raw)}, Offset: strconv.FormatInt(m.ID, 10)})
+		out = append(out, socketio.MissedEvent{Event: event, Args: []any{json.RawMessage(raw)}, Offset: messageOffset(&m)})
 	}
-	return out, nil
+	had := make(map[string]int64, len(from))
+	for _, r := range from {
+		had[r.RoomID] = r.AfterSeq
+	}
+	return out, func(offset string) bool {
+		room, seq, ok := parseOffset(offset)
+		return ok && seq <= had[room]
+	}, nil
+}
+
+// resumePoints says where the session picks up each of its rooms, or ErrOffsetUnknown when
+// that cannot be known.
+func resumePoints(rooms map[string]membership, offset string, auth json.RawMessage) ([]chat.Resume, error) {
+	var claim struct {
+		Positions map[string]int64 `json:"positions"`
+	}
+	if len(auth) > 0 && json.Unmarshal(auth, &claim) != nil {
+		claim.Positions = nil
+	}
+	offRoom, offSeq, offOK := parseOffset(offset)
+	if offset != "" && !offOK {
+		return nil, socketio.ErrOffsetUnknown
+	}
+	if claim.Positions == nil {
+		switch {
+		case len(rooms) > 1:
+			return nil, socketio.ErrOffsetUnknown
+		case offOK:
+			if _, in := rooms[offRoom]; !in {
+				return nil, socketio.ErrOffsetUnknown // its last message is of a room it left
+			}
+		}
+	}
+	from := make([]chat.Resume, 0, len(rooms))
+	for roomID, m := range rooms {
+		r := chat.Resume{RoomID: roomID, ChatterID: m.ChatterID, AfterSeq: claim.Positions[roomID]}
+		if offOK && roomID == offRoom {
+			r.AfterSeq = max(r.AfterSeq, offSeq)
+		}
+		if r.AfterSeq < 0 {
+			return nil, socketio.ErrOffsetUnknown
+		}
+		from = append(from, r)
+	}
+	return from, nil
 }

@@ -98,7 +98,7 @@ func (f *fakeService) History(_ context.Context, q chat.HistoryQuery) ([]chat.Me
 	if q.ChatterID == "" {
 		return []chat.Message{}, nil
 	}
-	return []chat.Message{{ID: 3, Type: chat.TypeMessage, Content: "hi", SentAt: fakeTime, RoomID: fakeRoom.ID, ChatterID: fakeChatter.ID, Chatter: fakeChatter}}, nil
+	return []chat.Message{{ID: 3, Seq: 2, Type: chat.TypeMessage, Content: "hi", SentAt: fakeTime, RoomID: fakeRoom.ID, ChatterID: fakeChatter.ID, Chatter: fakeChatter}}, nil
 }
 
 func (f *fakeService) Rename(_ context.Context, chatterID, token, nickname string) (chat.Chatter, error) {
@@ -109,6 +109,11 @@ func (f *fakeService) Rename(_ context.Context, chatterID, token, nickname strin
 	c := fakeChatter
 	c.Nickname = nickname
 	return c, nil
+}
+
+func (f *fakeService) Limits() chat.Limits {
+	f.record("Limits") //nolint:errcheck // the limits cannot fail
+	return chat.Limits{MinCapacity: 2, MaxCapacity: 1000, MaxTitle: 30, MaxPassword: 12, MaxNickname: 10, MaxContent: 1000}
 }
 
 // allowN lets the first n requests per key through.

@@ -70,6 +70,12 @@ func (a *API) listRooms(w http.ResponseWriter, r *http.Request) {
 	a.ok(w, http.StatusOK, wire.FromRooms(rooms))
 }
 
+// limits answers this deployment's input limits (an addition), so a client offers only the
+// room sizes it may create.
+func (a *API) limits(w http.ResponseWriter, r *http.Request) {
+	a.ok(w, http.StatusOK, a.svc.Limits())
+}
+
 func (a *API) roomDetail(w http.ResponseWriter, r *http.Request) {
 	room, members, err := a.svc.RoomDetail(r.Context(), r.PathValue("roomId"))
 	if err != nil {

@@ -22,6 +22,7 @@ type Service interface {
 	ReentryCheck(ctx context.Context, roomID, chatterID string) (bool, error)
 	History(ctx context.Context, q chat.HistoryQuery) ([]chat.Message, error)
 	Rename(ctx context.Context, chatterID, token, nickname string) (chat.Chatter, error)
+	Limits() chat.Limits
 }
 
 // Limiter decides whether a client (keyed by its IP) may make one more request.
@@ -73,6 +74,7 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.handler.Serv
 func (a *API) routes() {
 	a.mux.HandleFunc("POST /chat/rooms", a.createRoom)
 	a.mux.HandleFunc("GET /chat/rooms", a.listRooms)
+	a.mux.HandleFunc("GET /chat/limits", a.limits)
 	a.mux.HandleFunc("GET /chat/rooms/{roomId}", a.roomDetail)
 	a.mux.HandleFunc("POST /chat/rooms/{roomId}/access-check", a.accessCheck)
 	a.mux.HandleFunc("GET /chat/rooms/{roomId}/{chatterId}/reentry-check", a.reentryCheck)

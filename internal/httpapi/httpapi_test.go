@@ -121,7 +121,9 @@ func TestRoutes(t *testing.T) {
 		{"reentry undefined", "GET", "/chat/rooms/" + roomID + "/undefined/reentry-check", "", nil, false, 200, `false`, "ReentryCheck " + roomID + " undefined"},
 		{"history without chatter", "GET", "/chat/messages/" + roomID + "/1", "", nil, false, 200, `[]`, "History"},
 		{"history", "GET", "/chat/messages/" + roomID + "/1/" + chatterID, "", map[string]string{"Authorization": "Bearer tok"}, false,
-			200, `[{"id":3,"type":"MESSAGE","content":"hi","sentAt":"2024-09-18T18:39:03.000Z","roomId":"11111111-1111-4111-8111-111111111111","chatterId":"22222222-2222-4222-8222-222222222222","chatter":{"id":"22222222-2222-4222-8222-222222222222","nickname":"개구리","createdAt":"2024-09-18T18:39:03.000Z","deletedAt":null,"isActive":true}}]`, "History"},
+			200, `[{"id":3,"seq":2,"type":"MESSAGE","content":"hi","sentAt":"2024-09-18T18:39:03.000Z","roomId":"11111111-1111-4111-8111-111111111111","chatterId":"22222222-2222-4222-8222-222222222222","chatter":{"id":"22222222-2222-4222-8222-222222222222","nickname":"개구리","createdAt":"2024-09-18T18:39:03.000Z","deletedAt":null,"isActive":true}}]`, "History"},
+		{"limits", "GET", "/chat/limits", "", nil, false,
+			200, `{"minCapacity":2,"maxCapacity":1000,"maxTitle":30,"maxPassword":12,"maxNickname":10,"maxContent":1000}`, "Limits"},
 		{"rename", "PATCH", "/chat/chatters/" + chatterID + "/nickname", `{"nickname":"콜라"}`, map[string]string{"Authorization": "Bearer tok"}, false,
 			200, `{"id":"22222222-2222-4222-8222-222222222222","nickname":"콜라","createdAt":"2024-09-18T18:39:03.000Z","deletedAt":null,"isActive":true}`, "Rename"},
 	}

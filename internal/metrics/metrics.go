@@ -32,6 +32,10 @@ type Sources struct {
 	Rooms       func() int    // rooms with a socket on this node
 	Deliveries  func() uint64 // events queued for sockets since start
 	QueueDrops  func() uint64 // connections cut because their queue overflowed
+	// The ordering of hosted rooms' events (chat.StreamStats).
+	GapsFilled    func() uint64 // stored events read from the store because their publish did not come in time
+	Duplicates    func() uint64 // stored events received twice
+	ForeignEvents func() uint64 // events received for rooms this node does not host
 }
 
 // latencyBuckets span 100 µs to about 3 s: acks and commits are usually a few ms.
@@ -83,6 +87,20 @@ func New(reg prometheus.Registerer, src Sources) (*Metrics, error) {
 			Namespace: "colachat", Name: "queue_drops_total",
 			Help: "Connections cut because their outgoing queue overflowed.",
 		}, func() float64 { return float64(f()) }))
+	}
+	for _, c := range []struct {
+		f          func() uint64
+		name, help string
+	}{
+		{src.GapsFilled, "stream_gap_fills_total", "Stored events read from the store because their publish did not arrive in time."},
+		{src.Duplicates, "stream_duplicates_total", "Stored events received more than once (dropped)."},
+		{src.ForeignEvents, "stream_foreign_events_total", "Events received for rooms this node does not host (dropped)."},
+	} {
+		if f := c.f; f != nil {
+			collectors = append(collectors, prometheus.NewCounterFunc(prometheus.CounterOpts{
+				Namespace: "colachat", Name: c.name, Help: c.help,
+			}, func() float64 { return float64(f()) }))
+		}
 	}
 	for _, c := range collectors {
 		if err := reg.Register(c); err != nil {

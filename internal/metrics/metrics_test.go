@@ -24,10 +24,13 @@ func scrape(t *testing.T, h http.Handler) string {
 func TestCollectorsAppearInScrape(t *testing.T) {
 	reg := NewRegistry()
 	m, err := New(reg, Sources{
-		Connections: func() int { return 1 },
-		Rooms:       func() int { return 1 },
-		Deliveries:  func() uint64 { return 5 },
-		QueueDrops:  func() uint64 { return 1 },
+		Connections:   func() int { return 1 },
+		Rooms:         func() int { return 1 },
+		Deliveries:    func() uint64 { return 5 },
+		QueueDrops:    func() uint64 { return 1 },
+		GapsFilled:    func() uint64 { return 4 },
+		Duplicates:    func() uint64 { return 5 },
+		ForeignEvents: func() uint64 { return 6 },
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -46,6 +49,9 @@ func TestCollectorsAppearInScrape(t *testing.T) {
 		"colachat_ack_latency_seconds_count 1",
 		"colachat_store_commit_latency_seconds_count 1",
 		"colachat_queue_drops_total 1",
+		"colachat_stream_gap_fills_total 4",
+		"colachat_stream_duplicates_total 5",
+		"colachat_stream_foreign_events_total 6",
 		`colachat_http_requests_total{method="GET",route="GET /chat/rooms",status="200"} 1`,
 		"go_goroutines",
 	} {

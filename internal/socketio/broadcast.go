@@ -10,9 +10,10 @@ import (
 // Broadcast is an emit to many sockets, built by Namespace.To or Socket.To.
 // Each method returns a new Broadcast, so a partly built one can be reused.
 type Broadcast struct {
-	nsp    *Namespace
-	opts   BroadcastOptions
-	offset string
+	nsp       *Namespace
+	opts      BroadcastOptions
+	offset    string
+	transient bool
 }
 
 // To adds rooms to the recipients.
@@ -37,6 +38,15 @@ func (b *Broadcast) Offset(offset string) *Broadcast {
 	return c
 }
 
+// Transient makes the event carry no recovery offset: a recovering client is not sent it
+// again, and its last offset stays that of the last recorded event. For state that a
+// client refreshes anyway (who is online, who is typing).
+func (b *Broadcast) Transient() *Broadcast {
+	c := b.clone()
+	c.transient = true
+	return c
+}
+
 func (b *Broadcast) clone() *Broadcast {
 	return &Broadcast{
 		nsp: b.nsp,
@@ -45,7 +55,8 @@ func (b *Broadcast) clone() *Broadcast {
 			Except:     slices.Clone(b.opts.Except),
 			ExceptSIDs: slices.Clone(b.opts.ExceptSIDs),
 		},
-		offset: b.offset,
+		offset:    b.offset,
+		transient: b.transient,
 	}
 }
 
@@ -55,7 +66,7 @@ func (b *Broadcast) Emit(event string, args ...any) error {
 	if err := checkEventName(event); err != nil {
 		return err
 	}
-	if rec := b.nsp.srv.opts.Recovery; rec != nil {
+	if rec := b.nsp.srv.opts.Recovery; rec != nil && !b.transient {
 		offset := b.offset
 		if offset == "" {
 			offset = b.nsp.srv.nextOffset()

@@ -171,7 +171,7 @@ func (n *Namespace) connect(c *client, auth json.RawMessage) {
 	s.mu.Lock()
 	s.connected = true
 	s.mu.Unlock()
-	var missed []MissedEvent
+	var missed catchUp
 	if resume != nil {
 		// Live broadcasts are held back from here until the missed events
 		// are out, so that none falls between the store's answer and the

@@ -59,9 +59,16 @@ type SessionStore interface {
 	Take(ctx context.Context, pid string) (Session, error)
 	// Missed returns the events the session's socket missed after offset
 	// (the last one it received; empty when it received none), oldest
-	// first. ErrOffsetUnknown when that cannot be known: the client then
-	// starts a new session.
-	Missed(ctx context.Context, s Session, offset string) ([]MissedEvent, error)
+	// first. auth is the whole CONNECT payload of the reconnecting client,
+	// where an application may have it say more than its last offset.
+	// ErrOffsetUnknown when that cannot be known: the client then starts a
+	// new session.
+	//
+	// had, when not nil, tells by its offset a live broadcast that the client
+	// already had before it disconnected: one held back while the missed
+	// events go out is then dropped. A store whose live broadcasts may lag
+	// behind what it reads (several nodes) needs it.
+	Missed(ctx context.Context, s Session, offset string, auth json.RawMessage) (missed []MissedEvent, had func(offset string) bool, err error)
 }
 
 // Recorder is implemented by a SessionStore that keeps broadcasts itself, as
@@ -90,6 +97,7 @@ func recoverable(reason string) bool {
 type resumption struct {
 	session Session
 	offset  string
+	auth    json.RawMessage
 }
 
 // takeSession finds the session named in auth and, when it can be resumed,
@@ -122,22 +130,28 @@ func (n *Namespace) takeSession(s *Socket, auth json.RawMessage) *resumption {
 			s.state[k] = v
 		}
 	}
-	return &resumption{session: sess, offset: ref.Offset}
+	return &resumption{session: sess, offset: ref.Offset, auth: auth}
 }
 
 // missed asks the store what the resumed socket missed; false when it
 // cannot tell, and the socket must start afresh.
-func (n *Namespace) missed(r *resumption) ([]MissedEvent, bool) {
+func (n *Namespace) missed(r *resumption) (catchUp, bool) {
 	ctx, cancel := n.srv.storeContext()
 	defer cancel()
-	missed, err := n.srv.opts.Recovery.Sessions.Missed(ctx, r.session, r.offset)
+	missed, had, err := n.srv.opts.Recovery.Sessions.Missed(ctx, r.session, r.offset, r.auth)
 	if err != nil {
 		if !errors.Is(err, ErrOffsetUnknown) {
 			n.srv.log.Warn("socket.io: recovery: missed events", "err", err)
 		}
-		return nil, false
+		return catchUp{}, false
 	}
-	return missed, true
+	return catchUp{missed: missed, had: had}, true
+}
+
+// catchUp is what a resumed socket is sent before its live broadcasts.
+type catchUp struct {
+	missed []MissedEvent
+	had    func(offset string) bool
 }
 
 // restart turns a socket whose session could not be resumed into a new one.
@@ -165,10 +179,11 @@ func (s *Socket) deliver(f *frames) {
 }
 
 // catchUp sends the missed events, then the broadcasts held back meanwhile
-// except those the missed events already carried (same offset).
-func (s *Socket) catchUp(missed []MissedEvent) {
-	seen := make(map[string]bool, len(missed))
-	for _, ev := range missed {
+// except those the missed events already carried (same offset) and those the
+// client had.
+func (s *Socket) catchUp(c catchUp) {
+	seen := make(map[string]bool, len(c.missed))
+	for _, ev := range c.missed {
 		seen[ev.Offset] = true
 		if err := s.Emit(ev.Event, append(slices.Clip(ev.Args), ev.Offset)...); err != nil {
 			s.nsp.srv.log.Warn("socket.io: deliver missed event", "nsp", s.nsp.name, "event", ev.Event, "err", err)
@@ -185,7 +200,8 @@ func (s *Socket) catchUp(missed []MissedEvent) {
 		}
 		s.mu.Unlock()
 		for _, f := range batch {
-			if !seen[frameOffset(f)] {
+			off := frameOffset(f)
+			if !seen[off] && (c.had == nil || off == "" || !c.had(off)) {
 				_ = s.client.send(f)
 			}
 		}
@@ -295,7 +311,7 @@ func markKey(pid string) string { return "\x00" + pid }
 
 // Missed implements SessionStore: the recorded broadcasts after offset that
 // reached the session's rooms.
-func (m *MemorySessionStore) Missed(_ context.Context, s Session, offset string) ([]MissedEvent, error) {
+func (m *MemorySessionStore) Missed(_ context.Context, s Session, offset string, _ json.RawMessage) ([]MissedEvent, func(string) bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	ms, ok := m.sessions[markKey(s.PID)]
@@ -304,7 +320,7 @@ func (m *MemorySessionStore) Missed(_ context.Context, s Session, offset string)
 	if offset == "" {
 		// Nothing received: whatever was recorded after the disconnection.
 		if !ok {
-			return nil, ErrOffsetUnknown
+			return nil, nil, ErrOffsetUnknown
 		}
 		start = len(m.events)
 		for i, e := range m.events {
@@ -314,7 +330,7 @@ func (m *MemorySessionStore) Missed(_ context.Context, s Session, offset string)
 			}
 		}
 		if len(m.events) > 0 && m.events[0].seq > ms.mark {
-			return nil, ErrOffsetUnknown // the buffer no longer reaches back
+			return nil, nil, ErrOffsetUnknown // the buffer no longer reaches back
 		}
 	} else {
 		for i := len(m.events) - 1; i >= 0; i-- {
@@ -324,7 +340,7 @@ func (m *MemorySessionStore) Missed(_ context.Context, s Session, offset string)
 			}
 		}
 		if start < 0 {
-			return nil, fmt.Errorf("offset %q: %w", offset, ErrOffsetUnknown)
+			return nil, nil, fmt.Errorf("offset %q: %w", offset, ErrOffsetUnknown)
 		}
 	}
 	rooms := append([]string{s.SID}, s.Rooms...)
@@ -335,7 +351,7 @@ func (m *MemorySessionStore) Missed(_ context.Context, s Session, offset string)
 		}
 		out = append(out, e.ev)
 	}
-	return out, nil
+	return out, nil, nil
 }
 
 func reaches(o BroadcastOptions, sid string, rooms []string) bool {

@@ -160,7 +160,7 @@ func (a *appStore) Take(_ context.Context, pid string) (Session, error) {
 	return s, nil
 }
 
-func (a *appStore) Missed(_ context.Context, s Session, offset string) ([]MissedEvent, error) {
+func (a *appStore) Missed(_ context.Context, s Session, offset string, _ json.RawMessage) ([]MissedEvent, func(string) bool, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.asked = offset + " " + strings.Join(s.Rooms, ",")
@@ -175,7 +175,7 @@ func (a *appStore) Missed(_ context.Context, s Session, offset string) ([]Missed
 			out = append(out, m)
 		}
 	}
-	return out, nil
+	return out, func(o string) bool { return o <= offset }, nil
 }
 
 func TestRecoveryFromApplicationStore(t *testing.T) {
@@ -201,6 +201,30 @@ func TestRecoveryFromApplicationStore(t *testing.T) {
 	expect(t, "store asked", store.asked, "101 lobby")
 	expect(t, "missed 1", back.nextText(), `42["sendMessage",{"id":102},"102"]`)
 	expect(t, "missed 2", back.nextText(), `42["sendAlert",{"id":103},"103"]`)
+}
+
+// A live broadcast held back during the catch-up is dropped when the client had it already
+// (a node whose live stream lags behind the store) or when a missed event carried it.
+func TestRecoveryDropsHeldBroadcastsTheClientHad(t *testing.T) {
+	store := &appStore{sessions: make(map[string]Session)}
+	s, sockets := recoveryServer(t, &RecoveryOptions{Sessions: store})
+	fc := dial(t, s)
+	_, pid := fc.connect("/", "")
+	<-sockets
+	fc.drop("ping timeout")
+	store.messages = []MissedEvent{{Event: "sendMessage", Args: []any{json.RawMessage(`{"id":102}`)}, Offset: "102"}}
+	store.during = func() {
+		for _, id := range []string{"101", "102", "103"} {
+			if err := s.Of("/").To("lobby").Offset(id).Emit("sendMessage", json.RawMessage(`{"id":`+id+`}`)); err != nil {
+				t.Error(err)
+			}
+		}
+	}
+	back := dial(t, s)
+	back.connect("/", fmt.Sprintf(`{"pid":%q,"offset":"101"}`, pid))
+	expect(t, "recovered", (<-sockets).Recovered(), true)
+	expect(t, "missed", back.nextText(), `42["sendMessage",{"id":102},"102"]`)
+	expect(t, "live after the missed ones, without those the client had", back.nextText(), `42["sendMessage",{"id":103},"103"]`)
 }
 
 type expiredStore struct{ appStore }
@@ -261,10 +285,10 @@ func TestMemoryStoreBounds(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Offset 0 fell out of the two-event buffer: recovery is impossible.
-	if _, err := m.Missed(ctx, sess, "0"); !errors.Is(err, ErrOffsetUnknown) {
+	if _, _, err := m.Missed(ctx, sess, "0", nil); !errors.Is(err, ErrOffsetUnknown) {
 		t.Fatalf("got %v, want ErrOffsetUnknown", err)
 	}
-	got, err := m.Missed(ctx, sess, "1")
+	got, _, err := m.Missed(ctx, sess, "1", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -40,6 +40,7 @@ type Chatter struct {
 // Message is a chatter's message or an alert, with its chatter embedded.
 type Message struct {
 	ID        int64       `json:"id"`
+	Seq       int64       `json:"seq"`
 	Type      string      `json:"type"`
 	Content   string      `json:"content"`
 	SentAt    Time        `json:"sentAt"`
@@ -95,7 +96,7 @@ func FromChatters(cs []chat.Chatter) []Chatter {
 // FromMessage converts a message with its embedded chatter.
 func FromMessage(m chat.Message) Message {
 	return Message{
-		ID: m.ID, Type: string(m.Type), Content: m.Content, SentAt: Time(m.SentAt),
+		ID: m.ID, Seq: m.Seq, Type: string(m.Type), Content: m.Content, SentAt: Time(m.SentAt),
 		RoomID: m.RoomID, ChatterID: m.ChatterID, Chatter: FromChatter(m.Chatter), Alert: m.Alert,
 	}
 }

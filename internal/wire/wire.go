@@ -57,6 +57,8 @@ func Status(code chat.Code) int {
 		return http.StatusTooManyRequests
 	case chat.CodePayloadTooLarge:
 		return http.StatusRequestEntityTooLarge
+	case chat.CodeUnavailable:
+		return http.StatusServiceUnavailable
 	default:
 		return http.StatusInternalServerError
 	}
@@ -78,6 +80,7 @@ var errorTexts = map[string]map[chat.Code]string{
 		chat.CodeNicknameTaken:     "이 채팅방에서 이미 사용 중인 닉네임입니다.",
 		chat.CodeRateLimited:       "요청이 너무 많습니다. 잠시 후 다시 시도해 주세요.",
 		chat.CodePayloadTooLarge:   "요청이 너무 큽니다.",
+		chat.CodeUnavailable:       "일시적으로 처리할 수 없습니다. 잠시 후 다시 시도해 주세요.",
 		chat.CodeInternal:          "INTERNAL_SERVER_ERROR",
 	},
 	"en": {
@@ -95,6 +98,7 @@ var errorTexts = map[string]map[chat.Code]string{
 		chat.CodeNicknameTaken:     "Someone in this chat room already has this nickname.",
 		chat.CodeRateLimited:       "Too many requests. Please try again shortly.",
 		chat.CodePayloadTooLarge:   "The request is too large.",
+		chat.CodeUnavailable:       "Temporarily unavailable. Please try again shortly.",
 		chat.CodeInternal:          "INTERNAL_SERVER_ERROR",
 	},
 }

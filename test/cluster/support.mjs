@@ -1,9 +1,9 @@
 // Cluster test support: this file's own redis-server (so a test can kill and restart it), a
 // fresh PostgreSQL database per test file, and colachat nodes that share them. Everything is
 // on loopback; only processes started here are ended, each by its own handle.
-import { execFile, spawn } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -203,4 +203,70 @@ export async function eventually(probe, timeoutMs, message, everyMs = 250) {
     if (Date.now() > deadline) throw new Error(message(value));
     await sleep(everyMs);
   }
+}
+
+const PG_BIN = process.env.PG_BIN_DIR || (() => {
+  try {
+    const versions = readdirSync('/usr/lib/postgresql').sort((a, b) => Number(b) - Number(a));
+    return versions.length ? `/usr/lib/postgresql/${versions[0]}/bin` : '';
+  } catch { return ''; }
+})();
+
+/** Runs a PostgreSQL server program, as the postgres user when this process is root. */
+function pgRun(program, args) {
+  const [cmd, argv] = process.getuid?.() === 0
+    ? ['runuser', ['-u', 'postgres', '--', path.join(PG_BIN, program), ...args]]
+    : [path.join(PG_BIN, program), args];
+  return new Promise((resolve, reject) => {
+    execFile(cmd, argv, { timeout: 60_000 }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`${program} ${args.join(' ')} failed: ${stderr || stdout || err.message}`));
+      else resolve(stdout);
+    });
+  });
+}
+
+// Every PostgreSQL started here, so a crashed test run does not leave one behind.
+const livePostgres = new Set();
+process.on('exit', () => {
+  for (const pg of livePostgres) {
+    try { execFileSync('pkill', ['-KILL', '-f', `-D ${pg.data}`]); } catch { /* already gone */ }
+  }
+});
+
+/**
+ * Starts a PostgreSQL server of this test file on a free loopback port (its own data directory,
+ * trust auth, fsync off: it is thrown away), with one database `colachat`. Returns
+ * {port, url, stop(), start(), remove()}; stop and start keep the data, as a restart does.
+ */
+export async function startPostgres() {
+  const port = await freePort();
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'colachat-pg-'));
+  if (process.getuid?.() === 0) execFileSync('chown', ['postgres', dir]);
+  const data = path.join(dir, 'data');
+  await pgRun('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8']);
+  const pg = {
+    port,
+    data,
+    url: `postgres://postgres@127.0.0.1:${port}/colachat?sslmode=disable&connect_timeout=2`,
+    async start() {
+      await pgRun('pg_ctl', ['-D', data, '-l', path.join(dir, 'log'), '-w', '-o',
+        `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`, 'start']);
+    },
+    /** A fast shutdown: clients are disconnected at once, as in a restart. */
+    async stop() {
+      await pgRun('pg_ctl', ['-D', data, '-m', 'fast', '-w', 'stop']);
+    },
+    async remove() {
+      try { await pg.stop(); } catch { /* not running */ }
+      livePostgres.delete(pg);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  livePostgres.add(pg);
+  await pg.start();
+  await new Promise((resolve, reject) => {
+    execFile('psql', ['-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', '-d', 'postgres', '-X', '-c', 'CREATE DATABASE colachat'],
+      { timeout: 15_000 }, (err, _out, stderr) => (err ? reject(new Error(stderr || err.message)) : resolve()));
+  });
+  return pg;
 }

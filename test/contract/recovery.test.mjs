@@ -4,7 +4,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  cleanup, createRoom, disconnect, emitAck, joinRoom, mark, received, say, sleep, startServer,
+  cleanup, createRoom, disconnect, emitAck, emitJoin, joinRoom, mark, received, say, sleep, startServer,
   waitFor,
 } from '../lib/server.mjs';
 import { assertMessage } from '../lib/contract.mjs';
@@ -41,17 +41,74 @@ function assertOnceInOrder(list, what) {
   const ids = list.map((m) => m.id);
   assert.equal(new Set(ids).size, ids.length, `${what}: a message arrived twice: ${ids}`);
   for (let i = 1; i < ids.length; i++) assert.ok(ids[i] > ids[i - 1], `${what}: out of order: ${ids}`);
+  for (let i = 1; i < list.length; i++) assert.ok(list[i].seq > list[i - 1].seq, `${what}: positions out of order`);
 }
 
 describe('B9 connection state recovery', () => {
-  test('broadcasts carry an offset (the message id) once the CONNECT reply had a pid', async () => {
+  test('messages carry their position (seq) and the offset "<roomId>:<seq>"; the online list carries none', async () => {
     const room = await createRoom(srv.url);
     const a = await joinRoom(srv.url, room.id);
     assert.equal(typeof a.socket._pid, 'string', 'the CONNECT reply must carry a pid');
+    const joinAlert = await waitFor(a.socket, 'sendAlert', (m) => m.chatterId === a.chatter.id);
+    assert.equal(joinAlert.seq, 1, "the creator's join alert is the room's first position");
     assert.equal((await say(a.socket, room.id, 'with offset')).success, true);
     const args = a.socket.log.find((e) => e.event === 'sendMessage' && e.args[0].content === 'with offset').args;
     assert.equal(args.length, 2, `sendMessage args got ${JSON.stringify(args)}, want [message, offset]`);
-    assert.equal(args[1], String(args[0].id), 'the offset is the message id as a string');
+    assert.equal(args[0].seq, 2, 'the next message takes the next position');
+    assert.equal(args[1], `${room.id}:2`, 'the offset is the room and the position');
+    const chatters = a.socket.log.filter((e) => e.event === 'returnChatters');
+    assert.ok(chatters.length > 0, 'returnChatters seen');
+    for (const e of chatters) assert.equal(e.args.length, 1, `returnChatters carries no offset: ${JSON.stringify(e.args)}`);
+    await disconnect(a.socket);
+  });
+
+  test('one connection in two rooms recovers both exactly when it names its positions', async () => {
+    const r1 = await createRoom(srv.url);
+    const r2 = await createRoom(srv.url);
+    const positions = {};
+    const a = await joinRoom(srv.url, r1.id, {}, { socketOpts: { auth: (cb) => cb({ positions }) } });
+    const a2 = await emitJoin(a.socket, r2.id, { chatterId: a.chatter.id, token: a.token });
+    assert.equal(a2.success, true);
+    const b1 = await joinRoom(srv.url, r1.id);
+    const b2 = await joinRoom(srv.url, r2.id);
+    // The client keeps the last position it has per room, as the web UI does.
+    const track = (m) => { positions[m.roomId] = Math.max(positions[m.roomId] ?? 0, m.seq); };
+    a.socket.on('sendMessage', track);
+    a.socket.on('sendAlert', track);
+    await waitFor(a.socket, 'sendAlert', (m) => m.chatterId === b2.chatter.id);
+    assert.equal((await say(b1.socket, r1.id, 'r1 seen')).success, true);
+    await waitFor(a.socket, 'sendMessage', (m) => m.content === 'r1 seen');
+
+    await loseConnection(a.socket);
+    for (let i = 0; i < 3; i++) {
+      assert.equal((await say(b1.socket, r1.id, `r1 missed ${i}`)).success, true);
+      assert.equal((await say(b2.socket, r2.id, `r2 missed ${i}`)).success, true);
+    }
+    const since = mark(a.socket);
+    await reconnect(a.socket);
+    assert.equal(a.socket.recovered, true, 'recovered with positions');
+    assert.equal((await say(b2.socket, r2.id, 'r2 live')).success, true);
+    await waitFor(a.socket, 'sendMessage', (m) => m.content === 'r2 live', { since });
+    for (const [room, want] of [[r1, ['r1 missed 0', 'r1 missed 1', 'r1 missed 2']],
+      [r2, ['r2 missed 0', 'r2 missed 1', 'r2 missed 2', 'r2 live']]]) {
+      const got = roomTraffic(a.socket, room.id, since);
+      assertOnceInOrder(got, room.title);
+      for (let i = 1; i < got.length; i++) assert.equal(got[i].seq, got[i - 1].seq + 1, `a hole in ${JSON.stringify(got.map((m) => m.seq))}`);
+      assert.deepEqual(got.filter((m) => m.type === 'MESSAGE').map((m) => m.content), want);
+    }
+    for (const s of [a.socket, b1.socket, b2.socket]) await disconnect(s);
+  });
+
+  test('one connection in two rooms without positions is not resumed: a fresh session', async () => {
+    const r1 = await createRoom(srv.url);
+    const r2 = await createRoom(srv.url);
+    const a = await joinRoom(srv.url, r1.id);
+    assert.equal((await emitJoin(a.socket, r2.id, { chatterId: a.chatter.id, token: a.token })).success, true);
+    await say(a.socket, r1.id, 'seen');
+    await waitFor(a.socket, 'sendMessage', (m) => m.content === 'seen');
+    await loseConnection(a.socket);
+    await reconnect(a.socket);
+    assert.equal(Boolean(a.socket.recovered), false, 'its position in the other room is unknown');
     await disconnect(a.socket);
   });
 

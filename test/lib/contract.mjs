@@ -157,6 +157,7 @@ export function assertChatter(c, expect = {}) {
 export function assertMessage(m, expect = {}) {
   assert.equal(typeof m, 'object', `message got ${JSON.stringify(m)}`);
   assert.ok(Number.isInteger(m.id), `message.id got ${JSON.stringify(m.id)}, want an integer`);
+  assert.ok(Number.isInteger(m.seq) && m.seq >= 1, `message.seq got ${JSON.stringify(m.seq)}, want a position from 1`);
   assert.ok(m.type === 'MESSAGE' || m.type === 'ALERT', `message.type got ${m.type}`);
   assert.equal(typeof m.content, 'string', 'message.content');
   assert.match(m.sentAt, ISO_MS, `message.sentAt got ${m.sentAt}`);

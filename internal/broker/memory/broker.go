@@ -43,6 +43,10 @@ func (b *Broker) Publish(ctx context.Context, ev chat.Event) error {
 }
 
 // Subscribe adds fn; the returned func removes it (calling it twice is harmless).
+// Host and Unhost do nothing: in one process every event reaches every subscriber.
+func (b *Broker) Host(context.Context, string) error   { return nil }
+func (b *Broker) Unhost(context.Context, string) error { return nil }
+
 func (b *Broker) Subscribe(fn func(chat.Event)) (unsubscribe func()) {
 	b.mu.Lock()
 	defer b.mu.Unlock()

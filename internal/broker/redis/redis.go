@@ -216,6 +216,10 @@ func (b *Broker) Publish(ctx context.Context, ev chat.Event) error {
 	return nil
 }
 
+// Host and Unhost do nothing: every node receives every room's events on the one channel.
+func (b *Broker) Host(context.Context, string) error   { return nil }
+func (b *Broker) Unhost(context.Context, string) error { return nil }
+
 func (b *Broker) Subscribe(fn func(chat.Event)) (unsubscribe func()) {
 	b.mu.Lock()
 	id := b.next

@@ -1,11 +1,14 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -18,6 +21,10 @@ import (
 // share one round trip and one WAL flush.
 const maxBatch = 256
 
+// writeTimeout bounds one batch's transaction: a database that does not answer in time is
+// unavailable, and the batch's callers are told so rather than kept waiting.
+const writeTimeout = 10 * time.Second
+
 var errClosed = errors.New("postgres: store closed")
 
 type appendReq struct {
@@ -26,9 +33,12 @@ type appendReq struct {
 }
 
 type appendResult struct {
-	id  int64
+	position
 	err error
 }
+
+// position is where a stored message went: its id and its Seq in its room.
+type position struct{ id, seq int64 }
 
 // committer owns the one goroutine that writes messages, in group transactions.
 type committer struct {
@@ -47,27 +57,27 @@ func newCommitter(pool *pgxpool.Pool) *committer {
 	return c
 }
 
-func (c *committer) append(ctx context.Context, m chat.Message) (int64, error) {
+func (c *committer) append(ctx context.Context, m chat.Message) (position, error) {
 	if err := ctx.Err(); err != nil {
-		return 0, fmt.Errorf("postgres: append message: %w", err)
+		return position{}, fmt.Errorf("postgres: append message: %w", err)
 	}
 	req := appendReq{msg: m, done: make(chan appendResult, 1)}
 	c.mu.RLock()
 	if c.closed {
 		c.mu.RUnlock()
-		return 0, errClosed
+		return position{}, errClosed
 	}
 	select {
 	case c.reqs <- req:
 	case <-ctx.Done():
 		c.mu.RUnlock()
-		return 0, fmt.Errorf("postgres: append message: %w", ctx.Err())
+		return position{}, fmt.Errorf("postgres: append message: %w", ctx.Err())
 	}
 	c.mu.RUnlock()
 	// Once queued, the result is awaited even if ctx ends: the message may be committed,
 	// and an ack must never be sent for a message whose fate is unknown.
 	res := <-req.done
-	return res.id, res.err
+	return res.position, res.err
 }
 
 // close stops accepting appends, commits everything queued, and waits for the loop.
@@ -103,8 +113,8 @@ func (c *committer) loop() {
 }
 
 func (c *committer) commit(batch []appendReq) {
-	ids, err := c.write(batch)
-	if err != nil && len(batch) > 1 {
+	pos, err := c.write(batch)
+	if err != nil && len(batch) > 1 && !errors.Is(err, chat.ErrUnavailable) {
 		// One bad row (its room purged meanwhile, say) must not fail its neighbours:
 		// retry each alone so every caller gets its own answer.
 		for _, r := range batch {
@@ -117,38 +127,52 @@ func (c *committer) commit(batch []appendReq) {
 			r.done <- appendResult{err: err}
 			continue
 		}
-		r.done <- appendResult{id: ids[i]}
+		r.done <- appendResult{position: pos[i]}
 	}
 }
 
-func (c *committer) write(batch []appendReq) ([]int64, error) {
+// write stores the batch in one transaction and returns each message's position. The
+// messages take their rooms' counters in room order (a stable sort keeps each room's
+// messages in the order they were queued), so transactions of several nodes that append to
+// the same rooms wait for one another instead of deadlocking.
+func (c *committer) write(batch []appendReq) ([]position, error) {
 	// The batch outlives any one caller's context: a caller that gave up still gets its
 	// message committed or a clear error, never a half-state.
-	ctx := context.Background()
-	ids := make([]int64, len(batch))
+	ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
+	defer cancel()
+	order := make([]int, len(batch))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(batch[a].msg.RoomID, batch[b].msg.RoomID) })
+	pos := make([]position, len(batch))
 	err := pgx.BeginFunc(ctx, c.pool, func(tx pgx.Tx) error {
 		b := &pgx.Batch{}
-		for _, r := range batch {
+		for _, i := range order {
+			m := batch[i].msg
 			var alert []byte
-			if r.msg.Alert != nil {
+			if m.Alert != nil {
 				var err error
-				if alert, err = json.Marshal(r.msg.Alert); err != nil {
+				if alert, err = json.Marshal(m.Alert); err != nil {
 					return err
 				}
 			}
-			b.Queue(insertMessageSQL, string(r.msg.Type), r.msg.Content, r.msg.SentAt, r.msg.RoomID, r.msg.ChatterID, alert)
+			b.Queue(insertMessageSQL, string(m.Type), m.Content, m.SentAt, m.RoomID, m.ChatterID, alert)
 		}
 		res := tx.SendBatch(ctx, b)
-		for i := range batch {
-			if err := res.QueryRow().Scan(&ids[i]); err != nil {
+		for _, i := range order {
+			if err := res.QueryRow().Scan(&pos[i].id, &pos[i].seq); err != nil {
 				res.Close()
+				if errors.Is(err, pgx.ErrNoRows) {
+					return fmt.Errorf("room %s: %w", batch[i].msg.RoomID, chat.ErrNotFound)
+				}
 				return err
 			}
 		}
 		return res.Close()
 	})
 	if err != nil {
-		return nil, fmt.Errorf("postgres: append %d messages: %w", len(batch), err)
+		return nil, fail(fmt.Sprintf("append %d messages", len(batch)), err)
 	}
-	return ids, nil
+	return pos, nil
 }

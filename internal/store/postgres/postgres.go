@@ -8,9 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
-	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -18,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"colachat/internal/chat"
+	"colachat/internal/store/migrations"
 )
 
 //go:embed migrations/*.sql
@@ -36,11 +34,11 @@ var _ chat.Store = (*Store)(nil)
 func Open(ctx context.Context, url string) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: parse url: %w", err)
+		return nil, fail("parse url", err)
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: connect: %w", err)
+		return nil, fail("connect", err)
 	}
 	s := &Store{pool: pool}
 	if err := s.Migrate(ctx); err != nil {
@@ -64,47 +62,38 @@ func (e oneLine) Unwrap() error { return e.err }
 // Migrate applies, in order and each in its own transaction, the embedded migrations the
 // database has not seen yet. An advisory lock keeps nodes starting together from racing.
 func (s *Store) Migrate(ctx context.Context) error {
-	names, err := fs.Glob(migrationFiles, "migrations/*.sql")
+	ms, err := migrations.Load(migrationFiles, "migrations")
 	if err != nil {
-		return fmt.Errorf("postgres: list migrations: %w", err)
+		return fmt.Errorf("postgres: %w", err)
 	}
-	sort.Strings(names)
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
-		return fmt.Errorf("postgres: migrate: %w", err)
+		return fail("migrate", err)
 	}
 	defer conn.Release()
 	const lockKey = 0x636f6c61 // "cola"
 	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", lockKey); err != nil {
-		return fmt.Errorf("postgres: migrate lock: %w", err)
+		return fail("migrate lock", err)
 	}
 	defer conn.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", lockKey) //nolint:errcheck // released with the session anyway
 	if _, err := conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())`); err != nil {
-		return fmt.Errorf("postgres: create schema_migrations: %w", err)
+		return fail("create schema_migrations", err)
 	}
-	for _, name := range names {
-		version, err := strconv.Atoi(strings.SplitN(strings.TrimPrefix(name, "migrations/"), "_", 2)[0])
-		if err != nil {
-			return fmt.Errorf("postgres: migration %s: bad name", name)
-		}
-		body, err := migrationFiles.ReadFile(name)
-		if err != nil {
-			return fmt.Errorf("postgres: read %s: %w", name, err)
-		}
+	for _, m := range ms {
 		err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
 			var applied bool
-			if err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = $1)", version).Scan(&applied); err != nil || applied {
+			if err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = $1)", m.Version).Scan(&applied); err != nil || applied {
 				return err
 			}
-			if _, err := tx.Exec(ctx, string(body)); err != nil {
+			if _, err := tx.Exec(ctx, m.SQL); err != nil {
 				return err
 			}
-			_, err := tx.Exec(ctx, "INSERT INTO schema_migrations (version) VALUES ($1)", version)
+			_, err := tx.Exec(ctx, "INSERT INTO schema_migrations (version) VALUES ($1)", m.Version)
 			return err
 		})
 		if err != nil {
-			return fmt.Errorf("postgres: migration %s: %w", name, err)
+			return fmt.Errorf("postgres: migration %s: %w", m.Name, err)
 		}
 	}
 	return nil
@@ -120,7 +109,7 @@ func (s *Store) Close() error {
 // Ping reports whether the database answers.
 func (s *Store) Ping(ctx context.Context) error {
 	if err := s.pool.Ping(ctx); err != nil {
-		return fmt.Errorf("postgres: ping: %w", err)
+		return fail("ping", err)
 	}
 	return nil
 }
@@ -136,12 +125,7 @@ func msPtr(t *time.Time) *time.Time {
 	return &v
 }
 
-func notFound(err error, what string) error {
-	if errors.Is(err, pgx.ErrNoRows) {
-		return fmt.Errorf("postgres: %s: %w", what, chat.ErrNotFound)
-	}
-	return fmt.Errorf("postgres: %s: %w", what, err)
-}
+func notFound(err error, what string) error { return fail(what, err) }
 
 const roomColumns = "id, title, namespace, password_hash, capacity, created_at, expires_at, is_password, is_expired"
 
@@ -156,7 +140,7 @@ func (s *Store) CreateRoom(ctx context.Context, r chat.Room) error {
 	_, err := s.pool.Exec(ctx, "INSERT INTO rooms ("+roomColumns+") VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)",
 		r.ID, r.Title, r.Namespace, r.PasswordHash, r.Capacity, ms(r.CreatedAt), ms(r.ExpiresAt), r.IsPassword, r.IsExpired)
 	if err != nil {
-		return fmt.Errorf("postgres: create room: %w", err)
+		return fail("create room", err)
 	}
 	return nil
 }
@@ -180,41 +164,32 @@ func (s *Store) ExpiredRooms(ctx context.Context, now time.Time) ([]chat.Room, e
 func (s *Store) queryRooms(ctx context.Context, sql string, args ...any) ([]chat.Room, error) {
 	rows, err := s.pool.Query(ctx, sql, args...)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: list rooms: %w", err)
+		return nil, fail("list rooms", err)
 	}
 	rooms, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (chat.Room, error) { return scanRoom(row) })
 	if err != nil {
-		return nil, fmt.Errorf("postgres: list rooms: %w", err)
+		return nil, fail("list rooms", err)
 	}
 	return rooms, nil
 }
 
-func (s *Store) MarkRoomExpired(ctx context.Context, id string) error {
-	tag, err := s.pool.Exec(ctx, "UPDATE rooms SET is_expired = TRUE WHERE id = $1", id)
-	if err != nil {
-		return fmt.Errorf("postgres: mark room expired: %w", err)
-	}
-	if tag.RowsAffected() == 0 {
-		return fmt.Errorf("postgres: mark room %s expired: %w", id, chat.ErrNotFound)
-	}
-	return nil
-}
-
 // ClaimRoomExpiry marks the room expired only if no node has yet, so exactly one node of a
-// cluster announces each expiry (chat.ExpiryClaimer).
+// cluster announces each expiry.
 func (s *Store) ClaimRoomExpiry(ctx context.Context, id string) (bool, error) {
-	tag, err := s.pool.Exec(ctx, "UPDATE rooms SET is_expired = TRUE WHERE id = $1 AND NOT is_expired", id)
+	var claimed bool
+	err := s.pool.QueryRow(ctx, `WITH claim AS (UPDATE rooms SET is_expired = TRUE WHERE id = $1 AND NOT is_expired RETURNING id)
+		SELECT EXISTS (SELECT 1 FROM claim) FROM rooms WHERE id = $1`, id).Scan(&claimed)
 	if err != nil {
-		return false, fmt.Errorf("postgres: claim room expiry: %w", err)
+		return false, fail("claim expiry of room "+id, err)
 	}
-	return tag.RowsAffected() == 1, nil
+	return claimed, nil
 }
 
 func (s *Store) PurgeRooms(ctx context.Context, cutoff time.Time) (int, error) {
 	// Memberships and messages go with their room (ON DELETE CASCADE).
 	tag, err := s.pool.Exec(ctx, "DELETE FROM rooms WHERE expires_at <= $1", ms(cutoff))
 	if err != nil {
-		return 0, fmt.Errorf("postgres: purge rooms: %w", err)
+		return 0, fail("purge rooms", err)
 	}
 	return int(tag.RowsAffected()), nil
 }
@@ -236,7 +211,7 @@ func (s *Store) CreateChatter(ctx context.Context, c chat.Chatter) error {
 	_, err := s.pool.Exec(ctx, "INSERT INTO chatters ("+chatterColumns+") VALUES ($1,$2,$3,$4,$5,$6)",
 		c.ID, c.Nickname, c.TokenHash, ms(c.CreatedAt), msPtr(c.DeletedAt), c.IsActive)
 	if err != nil {
-		return fmt.Errorf("postgres: create chatter: %w", err)
+		return fail("create chatter", err)
 	}
 	return nil
 }
@@ -252,11 +227,11 @@ func (s *Store) Chatter(ctx context.Context, id string) (chat.Chatter, error) {
 func (s *Store) Chatters(ctx context.Context, ids []string) ([]chat.Chatter, error) {
 	rows, err := s.pool.Query(ctx, "SELECT "+chatterColumns+" FROM chatters WHERE id = ANY($1)", ids)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: chatters: %w", err)
+		return nil, fail("chatters", err)
 	}
 	found, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (chat.Chatter, error) { return scanChatter(row) })
 	if err != nil {
-		return nil, fmt.Errorf("postgres: chatters: %w", err)
+		return nil, fail("chatters", err)
 	}
 	// Keep the caller's order, as online lists are ordered by the caller.
 	byID := make(map[string]chat.Chatter, len(found))
@@ -283,7 +258,7 @@ func (s *Store) RenameChatter(ctx context.Context, id, nickname string) (chat.Ch
 func (s *Store) SetChatterActive(ctx context.Context, id string, active bool) error {
 	tag, err := s.pool.Exec(ctx, "UPDATE chatters SET is_active = $2 WHERE id = $1", id, active)
 	if err != nil {
-		return fmt.Errorf("postgres: set chatter active: %w", err)
+		return fail("set chatter active", err)
 	}
 	if tag.RowsAffected() == 0 {
 		return fmt.Errorf("postgres: set chatter %s active: %w", id, chat.ErrNotFound)
@@ -311,23 +286,18 @@ const joinSQL = `INSERT INTO room_chatters (room_id, chatter_id, joined_at, is_a
 	ON CONFLICT (room_id, chatter_id) DO UPDATE SET is_active = TRUE, left_at = NULL, joined_at = EXCLUDED.joined_at
 	RETURNING ` + roomChatterColumns + `, (xmax = 0)`
 
-const insertMessageSQL = `INSERT INTO messages (type, content, sent_at, room_id, chatter_id, alert)
-	VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`
-
-func (s *Store) JoinRoom(ctx context.Context, roomID, chatterID string, at time.Time) (chat.RoomChatter, bool, error) {
-	var inserted bool
-	var rc chat.RoomChatter
-	err := s.pool.QueryRow(ctx, joinSQL, roomID, chatterID, ms(at)).
-		Scan(&rc.ID, &rc.RoomID, &rc.ChatterID, &rc.JoinedAt, &rc.LeftAt, &rc.IsActive, &inserted)
-	if err != nil {
-		return chat.RoomChatter{}, false, fmt.Errorf("postgres: join room: %w", err)
-	}
-	rc.JoinedAt = rc.JoinedAt.UTC()
-	return rc, inserted, nil
-}
+// insertMessageSQL stores a message at its room's next position. The room's counter is
+// taken first, in the same transaction: its row lock makes the room's writers wait for one
+// another until commit, so a room's positions have no gap and follow its ids. A transaction
+// that appends to several rooms takes their counters in room order (see committer.write),
+// so two such transactions cannot deadlock.
+const insertMessageSQL = `WITH next AS (UPDATE rooms SET last_seq = last_seq + 1 WHERE id = $4 RETURNING last_seq)
+	INSERT INTO messages (type, content, sent_at, room_id, chatter_id, alert, seq)
+	SELECT $1, $2, $3, $4, $5, $6, next.last_seq FROM next
+	RETURNING id, seq`
 
 // RecordJoin writes a whole join in one transaction: the new chatter (or its reactivation),
-// the membership and the join alert (chat.JoinRecorder).
+// the membership and the join alert.
 func (s *Store) RecordJoin(ctx context.Context, j chat.JoinRecord) (chat.RoomChatter, bool, *chat.Message, error) {
 	var (
 		rc       chat.RoomChatter
@@ -365,11 +335,15 @@ func (s *Store) RecordJoin(ctx context.Context, j chat.JoinRecord) (chat.RoomCha
 				return err
 			}
 		}
-		return tx.QueryRow(ctx, insertMessageSQL, string(alert.Type), alert.Content, alert.SentAt,
-			alert.RoomID, alert.ChatterID, alertJSON).Scan(&alert.ID)
+		err = tx.QueryRow(ctx, insertMessageSQL, string(alert.Type), alert.Content, alert.SentAt,
+			alert.RoomID, alert.ChatterID, alertJSON).Scan(&alert.ID, &alert.Seq)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("room %s: %w", alert.RoomID, chat.ErrNotFound)
+		}
+		return err
 	})
 	if err != nil {
-		return chat.RoomChatter{}, false, nil, fmt.Errorf("postgres: record join: %w", err)
+		return chat.RoomChatter{}, false, nil, fail("record join", err)
 	}
 	rc.JoinedAt = rc.JoinedAt.UTC()
 	return rc, inserted, alert, nil
@@ -379,7 +353,7 @@ func (s *Store) LeaveRoom(ctx context.Context, roomID, chatterID string, at time
 	tag, err := s.pool.Exec(ctx, "UPDATE room_chatters SET is_active = FALSE, left_at = $3 WHERE room_id = $1 AND chatter_id = $2",
 		roomID, chatterID, ms(at))
 	if err != nil {
-		return fmt.Errorf("postgres: leave room: %w", err)
+		return fail("leave room", err)
 	}
 	if tag.RowsAffected() == 0 {
 		return fmt.Errorf("postgres: leave room %s: %w", roomID, chat.ErrNotFound)
@@ -390,11 +364,11 @@ func (s *Store) LeaveRoom(ctx context.Context, roomID, chatterID string, at time
 func (s *Store) RoomChatters(ctx context.Context, roomID string) ([]chat.RoomChatter, error) {
 	rows, err := s.pool.Query(ctx, "SELECT "+roomChatterColumns+" FROM room_chatters WHERE room_id = $1 ORDER BY id", roomID)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: room chatters: %w", err)
+		return nil, fail("room chatters", err)
 	}
 	rcs, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (chat.RoomChatter, error) { return scanRoomChatter(row) })
 	if err != nil {
-		return nil, fmt.Errorf("postgres: room chatters: %w", err)
+		return nil, fail("room chatters", err)
 	}
 	return rcs, nil
 }
@@ -402,11 +376,11 @@ func (s *Store) RoomChatters(ctx context.Context, roomID string) ([]chat.RoomCha
 func (s *Store) ActiveRooms(ctx context.Context, chatterID string) ([]string, error) {
 	rows, err := s.pool.Query(ctx, "SELECT room_id FROM room_chatters WHERE chatter_id = $1 AND is_active ORDER BY id", chatterID)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: active rooms: %w", err)
+		return nil, fail("active rooms", err)
 	}
 	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	if err != nil {
-		return nil, fmt.Errorf("postgres: active rooms: %w", err)
+		return nil, fail("active rooms", err)
 	}
 	return ids, nil
 }
@@ -415,19 +389,28 @@ func (s *Store) ActiveRooms(ctx context.Context, chatterID string) ([]string, er
 // other concurrent appends.
 func (s *Store) AppendMessage(ctx context.Context, m chat.Message) (chat.Message, error) {
 	m.SentAt = ms(m.SentAt)
-	id, err := s.committer.append(ctx, m)
+	pos, err := s.committer.append(ctx, m)
 	if err != nil {
 		return chat.Message{}, err
 	}
-	m.ID = id
+	m.ID, m.Seq = pos.id, pos.seq
 	return m, nil
+}
+
+// LastSeq is the Seq of the room's latest message, 0 when it has none.
+func (s *Store) LastSeq(ctx context.Context, roomID string) (int64, error) {
+	var seq int64
+	if err := s.pool.QueryRow(ctx, "SELECT last_seq FROM rooms WHERE id = $1", roomID).Scan(&seq); err != nil {
+		return 0, notFound(err, "last seq of "+roomID)
+	}
+	return seq, nil
 }
 
 func (s *Store) FirstMessageID(ctx context.Context, roomID, chatterID string) (int64, error) {
 	var id *int64
 	err := s.pool.QueryRow(ctx, "SELECT min(id) FROM messages WHERE room_id = $1 AND chatter_id = $2", roomID, chatterID).Scan(&id)
 	if err != nil {
-		return 0, fmt.Errorf("postgres: first message: %w", err)
+		return 0, fail("first message", err)
 	}
 	if id == nil {
 		return 0, fmt.Errorf("postgres: first message of %s in %s: %w", chatterID, roomID, chat.ErrNotFound)
@@ -435,7 +418,7 @@ func (s *Store) FirstMessageID(ctx context.Context, roomID, chatterID string) (i
 	return *id, nil
 }
 
-const messageSelect = `SELECT m.id, m.type, m.content, m.sent_at, m.room_id, m.chatter_id, m.alert,
+const messageSelect = `SELECT m.id, m.seq, m.type, m.content, m.sent_at, m.room_id, m.chatter_id, m.alert,
 	c.id, c.nickname, c.token_hash, c.created_at, c.deleted_at, c.is_active
 	FROM messages m LEFT JOIN chatters c ON c.id = m.chatter_id`
 
@@ -454,6 +437,10 @@ func (s *Store) Messages(ctx context.Context, q chat.MessageQuery) ([]chat.Messa
 	case q.Before > 0:
 		sql = messageSelect + " WHERE m.room_id = $1 AND m.id >= $2 AND m.id < $4 ORDER BY m.id DESC LIMIT $3"
 		args = append(args, q.Before)
+	case q.BySeq:
+		sql = messageSelect + " WHERE m.room_id = $1 AND m.id >= $2 AND m.seq > $4 ORDER BY m.seq ASC LIMIT $3"
+		args = append(args, q.AfterSeq)
+		newestFirst = false
 	default:
 		sql = messageSelect + " WHERE m.room_id = $1 AND m.id >= $2 AND m.id > $4 ORDER BY m.id ASC LIMIT $3"
 		args = append(args, q.After)
@@ -461,11 +448,11 @@ func (s *Store) Messages(ctx context.Context, q chat.MessageQuery) ([]chat.Messa
 	}
 	rows, err := s.pool.Query(ctx, sql, args...)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: messages: %w", err)
+		return nil, fail("messages", err)
 	}
 	msgs, err := pgx.CollectRows(rows, scanMessage)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: messages: %w", err)
+		return nil, fail("messages", err)
 	}
 	if newestFirst {
 		for i, j := 0, len(msgs)-1; i < j; i, j = i+1, j-1 {
@@ -483,7 +470,7 @@ func scanMessage(row pgx.CollectableRow) (chat.Message, error) {
 	var cCreated *time.Time
 	var cActive *bool
 	var cDeleted *time.Time
-	if err := row.Scan(&m.ID, &m.Type, &m.Content, &m.SentAt, &m.RoomID, &m.ChatterID, &alert,
+	if err := row.Scan(&m.ID, &m.Seq, &m.Type, &m.Content, &m.SentAt, &m.RoomID, &m.ChatterID, &alert,
 		&cID, &cNick, &cToken, &cCreated, &cDeleted, &cActive); err != nil {
 		return m, err
 	}

@@ -69,14 +69,14 @@ func openIsolatedURL(t *testing.T) (*Store, string) {
 
 func TestStoreSuite(t *testing.T) {
 	var mu sync.Mutex
-	urls := map[chat.Store]string{}
-	storetest.Run(t, func(t *testing.T) chat.Store {
+	urls := map[storetest.Store]string{}
+	storetest.Run(t, func(t *testing.T) storetest.Store {
 		s, u := openIsolatedURL(t)
 		mu.Lock()
 		urls[s] = u
 		mu.Unlock()
 		return s
-	}, storetest.WithReopen(func(t *testing.T, closed chat.Store) chat.Store {
+	}, storetest.WithReopen(func(t *testing.T, closed storetest.Store) storetest.Store {
 		mu.Lock()
 		u := urls[closed]
 		mu.Unlock()

@@ -3,7 +3,9 @@ package sqlite_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
+	"strconv"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -11,6 +13,7 @@ import (
 
 	"colachat/internal/chat"
 	"colachat/internal/store/sqlite"
+	"colachat/internal/store/storetest"
 )
 
 // cpuClock reads the CPU time (user + system) the whole process has used so far.
@@ -82,7 +85,7 @@ func BenchmarkJoinParallel(b *testing.B) {
 						failed.Add(1)
 						continue
 					}
-					if _, _, err := s.JoinRoom(ctx, r.ID, c.ID, now); err != nil {
+					if _, _, err := storetest.JoinRoom(ctx, s, r.ID, c.ID, now); err != nil {
 						failed.Add(1)
 						continue
 					}
@@ -108,9 +111,12 @@ func BenchmarkJoinParallel(b *testing.B) {
 // goroutine, as a busy server receives them: batches are then only as large as the
 // committer's pacing makes them. Run it with -benchtime=Nx (N messages take N/2000 s).
 func BenchmarkAppendMessageRate(b *testing.B) {
-	const rate = 2000
+	rate := 2000
+	if r, err := strconv.Atoi(os.Getenv("APPEND_RATE")); err == nil {
+		rate = r
+	}
 	for _, sync := range []sqlite.Sync{sqlite.SyncFull, sqlite.SyncNormal} {
-		for _, wait := range []time.Duration{0, time.Millisecond, 2 * time.Millisecond, 5 * time.Millisecond} {
+		for _, wait := range []time.Duration{0, 2 * time.Millisecond, 5 * time.Millisecond, 10 * time.Millisecond} {
 			b.Run(fmt.Sprintf("sync=%s/wait=%s", sync, wait), func(b *testing.B) {
 				s := openFile(b, filepath.Join(b.TempDir(), "chat.db"), sqlite.WithSynchronous(sync), sqlite.WithBatch(256, wait))
 				defer s.Close()
@@ -129,7 +135,7 @@ func BenchmarkAppendMessageRate(b *testing.B) {
 				cpu := startCPU(b)
 				start := time.Now()
 				for i := range b.N {
-					time.Sleep(time.Until(start.Add(time.Duration(i) * time.Second / rate)))
+					time.Sleep(time.Until(start.Add(time.Duration(i) * time.Second / time.Duration(rate))))
 					go func() {
 						sent := time.Now()
 						if _, err := s.AppendMessage(ctx, m); err != nil {
@@ -171,7 +177,7 @@ func BenchmarkReads(b *testing.B) {
 		if err := s.CreateChatter(ctx, c); err != nil {
 			b.Fatal(err)
 		}
-		if _, _, err := s.JoinRoom(ctx, r.ID, c.ID, now); err != nil {
+		if _, _, err := storetest.JoinRoom(ctx, s, r.ID, c.ID, now); err != nil {
 			b.Fatal(err)
 		}
 	}

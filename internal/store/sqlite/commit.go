@@ -40,10 +40,8 @@ type committer struct {
 	done   chan struct{}
 	// closeErr is the writer connection's close error, set before done is closed.
 	closeErr error
-	// lastStart is when the last batch began and lastSize how many writes it had; only the
-	// committer goroutine uses them.
+	// lastStart is when the last batch began; only the committer goroutine uses it.
 	lastStart time.Time
-	lastSize  int
 
 	batches  atomic.Int64
 	writes   atomic.Int64
@@ -115,19 +113,7 @@ func (c *committer) run() {
 	wait := time.NewTimer(time.Hour)
 	wait.Stop()
 	for {
-		// Writers that come faster than commits (a write already waiting once the last
-		// batch is done, or a last batch of several) get their batches paced, see gather.
-		// A lone writer, whose next write always finds the committer idle, is never made
-		// to wait for company.
-		busy := c.lastSize > 1
-		var first *op
-		var ok bool
-		select {
-		case first, ok = <-c.reqs:
-			busy = true
-		default:
-			first, ok = <-c.reqs
-		}
+		first, ok := <-c.reqs
 		if !ok {
 			return
 		}
@@ -136,7 +122,7 @@ func (c *committer) run() {
 			continue
 		}
 		batch = append(batch[:0], first)
-		open, solo := c.gather(&batch, busy, wait)
+		open, solo := c.gather(&batch, wait)
 		c.write(batch)
 		clear(batch)
 		if solo != nil {
@@ -150,13 +136,13 @@ func (c *committer) run() {
 	}
 }
 
-// gather adds the pending writes to batch, up to maxBatch. When busy, commits start at
-// least maxWait apart: while the previous one started less than maxWait ago, gather waits
-// out the rest of that time, collecting the writes that arrive meanwhile, so a steady
-// stream of writes is committed in batches instead of paying a commit (and an fsync) each.
-// gather stops at a solo op, which it returns to run after the batch, and reports false
-// once reqs is closed.
-func (c *committer) gather(batch *[]*op, busy bool, wait *time.Timer) (open bool, solo *op) {
+// gather adds the pending writes to batch, up to maxBatch. Commits start at least maxWait
+// apart: while the previous one started less than maxWait ago, gather waits out the rest of
+// that time, collecting the writes that arrive meanwhile, so a steady stream of writes,
+// even a moderate one, is committed in batches instead of paying a commit (and an fsync)
+// each. A write that comes after a quiet spell is committed at once. gather stops at a solo
+// op, which it returns to run after the batch, and reports false once reqs is closed.
+func (c *committer) gather(batch *[]*op, wait *time.Timer) (open bool, solo *op) {
 	waiting := false
 	defer func() {
 		if waiting {
@@ -172,9 +158,6 @@ func (c *committer) gather(batch *[]*op, busy bool, wait *time.Timer) (open bool
 		return true
 	}
 	next := c.lastStart.Add(c.maxWait)
-	if !busy {
-		next = time.Time{}
-	}
 	for len(*batch) < c.maxBatch {
 		select {
 		case o, ok := <-c.reqs:
@@ -226,20 +209,19 @@ func (c *committer) runSolo(o *op) {
 // again in a new transaction; if BEGIN or COMMIT fails, every op of the batch fails and
 // nothing of it is stored.
 func (c *committer) write(batch []*op) {
-	c.lastStart, c.lastSize = time.Now(), len(batch)
+	c.lastStart = time.Now()
+	if c.attemptUnguarded(batch) {
+		c.count(batch)
+		for _, o := range batch {
+			close(o.done)
+		}
+		return
+	}
 	live := batch
 	for len(live) > 0 {
 		culprit, err := c.attempt(live)
 		if err == nil {
-			c.batches.Add(1)
-			for _, o := range live {
-				if o.err == nil {
-					c.writes.Add(1)
-					if o.message {
-						c.messages.Add(1)
-					}
-				}
-			}
+			c.count(live)
 			break
 		}
 		if culprit < 0 {
@@ -255,6 +237,44 @@ func (c *committer) write(batch []*op) {
 	for _, o := range live {
 		close(o.done)
 	}
+}
+
+func (c *committer) count(committed []*op) {
+	c.batches.Add(1)
+	for _, o := range committed {
+		if o.err == nil {
+			c.writes.Add(1)
+			if o.message {
+				c.messages.Add(1)
+			}
+		}
+	}
+}
+
+// attemptUnguarded runs ops in one transaction without a savepoint each, which saves two
+// statements per op, and reports whether it committed them all. When any op fails, nothing
+// of the batch is kept: the batch is then written again by attempt, which isolates the op
+// that fails.
+func (c *committer) attemptUnguarded(ops []*op) bool {
+	w := c.w
+	if _, err := exec(w.begin); err != nil {
+		c.abort()
+		return false
+	}
+	for _, o := range ops {
+		if o.err = o.ctx.Err(); o.err != nil {
+			continue // the caller gave up before its turn: dropped
+		}
+		if o.err = o.run(w); o.err != nil {
+			c.abort()
+			return false
+		}
+	}
+	if _, err := exec(w.commit); err != nil {
+		c.abort()
+		return false
+	}
+	return true
 }
 
 // attempt runs ops in one transaction, setting each op's err. It returns nil once COMMIT

@@ -32,20 +32,18 @@ func TestBatchIsolatesFailures(t *testing.T) {
 	ids := map[string]int64{}
 	insert := func(room, content string) *op {
 		return &op{ctx: ctx, message: true, run: func(w *writeConn) error {
-			res, err := exec(w.insertMessage, string(chat.TypeMessage), content, millis(now), room, "c", nil, nil, nil)
-			if isForeignKey(err) {
-				return chat.ErrNotFound
-			}
-			if err != nil {
+			m := chat.Message{Type: chat.TypeMessage, Content: content, SentAt: now, RoomID: room, ChatterID: "c"}
+			if err := w.appendMessage(&m); err != nil {
 				return err
 			}
-			ids[content], err = res.LastInsertId()
-			return err
+			ids[content] = m.ID
+			return nil
 		}}
 	}
 	errDiskFull := errors.New("disk full")
 	breaker := &op{ctx: ctx, run: func(w *writeConn) error {
-		if _, err := exec(w.insertMessage, string(chat.TypeMessage), "breaker", millis(now), "r", "c", nil, nil, nil); err != nil {
+		m := chat.Message{Type: chat.TypeMessage, Content: "breaker", SentAt: now, RoomID: "r", ChatterID: "c"}
+		if err := w.appendMessage(&m); err != nil {
 			return err
 		}
 		if _, err := exec(w.rollback); err != nil { // the transaction is gone

@@ -17,33 +17,6 @@ const (
 	activeRoomsQuery  = `SELECT room_id FROM room_chatters WHERE chatter_id = ? AND is_active = 1 ORDER BY id`
 )
 
-// JoinRoom records the chatter's membership of the room, or reactivates it; a reactivated
-// membership gets JoinedAt = at and no LeftAt. first reports whether the chatter had never
-// been a member before.
-func (s *Store) JoinRoom(ctx context.Context, roomID, chatterID string, at time.Time) (chat.RoomChatter, bool, error) {
-	var (
-		rc     chat.RoomChatter
-		member bool
-	)
-	err := s.commit.do(ctx, &op{run: func(w *writeConn) error {
-		// The committer runs one op at a time, so nothing comes between the check and the
-		// upsert.
-		if err := queryRow(w.memberExists, roomID, chatterID).Scan(&member); err != nil {
-			return err
-		}
-		var err error
-		rc, err = scanMember(queryRow(w.join, roomID, chatterID, millis(at)))
-		if isForeignKey(err) {
-			return fmt.Errorf("room or chatter: %w", chat.ErrNotFound)
-		}
-		return err
-	}})
-	if err != nil {
-		return chat.RoomChatter{}, false, fmt.Errorf("sqlite: join room %q as %q: %w", roomID, chatterID, err)
-	}
-	return rc, !member, nil
-}
-
 // LeaveRoom marks the chatter's membership of the room inactive.
 func (s *Store) LeaveRoom(ctx context.Context, roomID, chatterID string, at time.Time) error {
 	err := s.commit.do(ctx, &op{run: func(w *writeConn) error {
@@ -113,7 +86,7 @@ func scanMember(sc scanner) (chat.RoomChatter, error) {
 }
 
 // RecordJoin writes a whole join in one operation of the group commit: the new chatter (or
-// its reactivation), the membership and the join alert (chat.JoinRecorder).
+// its reactivation), the membership and the join alert.
 func (s *Store) RecordJoin(ctx context.Context, j chat.JoinRecord) (chat.RoomChatter, bool, *chat.Message, error) {
 	var (
 		rc     chat.RoomChatter
@@ -143,24 +116,19 @@ func (s *Store) RecordJoin(ctx context.Context, j chat.JoinRecord) (chat.RoomCha
 		if err := queryRow(w.memberExists, j.RoomID, j.ChatterID).Scan(&member); err != nil {
 			return err
 		}
+		// The alert first: a new membership starts at it (first_message_id).
+		var first any
+		if alert != nil {
+			if err := w.appendMessage(alert); err != nil {
+				return err
+			}
+			first = alert.ID
+		}
 		var err error
-		rc, err = scanMember(queryRow(w.join, j.RoomID, j.ChatterID, millis(j.At)))
+		rc, err = scanMember(queryRow(w.join, j.RoomID, j.ChatterID, millis(j.At), first))
 		if isForeignKey(err) {
 			return fmt.Errorf("room or chatter: %w", chat.ErrNotFound)
 		}
-		if err != nil || alert == nil {
-			return err
-		}
-		var kind, nick, newNick any
-		if a := alert.Alert; a != nil {
-			kind, nick, newNick = string(a.Kind), a.Nickname, a.NewNickname
-		}
-		res, err := exec(w.insertMessage, string(alert.Type), alert.Content, millis(alert.SentAt), alert.RoomID,
-			alert.ChatterID, kind, nick, newNick)
-		if err != nil {
-			return err
-		}
-		alert.ID, err = res.LastInsertId()
 		return err
 	}})
 	if err != nil {

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 
 	"colachat/internal/chat"
@@ -14,25 +15,24 @@ import (
 // means the message was not stored; a ctx that ends before the batch is written drops m.
 func (s *Store) AppendMessage(ctx context.Context, m chat.Message) (chat.Message, error) {
 	m.SentAt = truncMillis(m.SentAt)
-	var kind, nick, newNick any
-	if m.Alert != nil {
-		kind, nick, newNick = string(m.Alert.Kind), m.Alert.Nickname, m.Alert.NewNickname
-	}
-	err := s.commit.do(ctx, &op{message: true, run: func(w *writeConn) error {
-		res, err := exec(w.insertMessage, string(m.Type), m.Content, millis(m.SentAt), m.RoomID, m.ChatterID, kind, nick, newNick)
-		if isForeignKey(err) {
-			return fmt.Errorf("room %q or chatter %q: %w", m.RoomID, m.ChatterID, chat.ErrNotFound)
-		}
-		if err != nil {
-			return err
-		}
-		m.ID, err = res.LastInsertId()
-		return err
-	}})
+	err := s.commit.do(ctx, &op{message: true, run: func(w *writeConn) error { return w.appendMessage(&m) }})
 	if err != nil {
 		return chat.Message{}, fmt.Errorf("sqlite: append message: %w", err)
 	}
 	return m, nil
+}
+
+// LastSeq is the Seq of the room's latest message, 0 when it has none.
+func (s *Store) LastSeq(ctx context.Context, roomID string) (int64, error) {
+	var seq int64
+	err := s.reads.lastSeq.QueryRowContext(ctx, roomID).Scan(&seq)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("sqlite: last seq of %q: %w", roomID, chat.ErrNotFound)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: last seq of %q: %w", roomID, err)
+	}
+	return seq, nil
 }
 
 // FirstMessageID returns the id of the chatter's first message in the room.
@@ -48,19 +48,28 @@ func (s *Store) FirstMessageID(ctx context.Context, roomID, chatterID string) (i
 	return id.Int64, nil
 }
 
-const messageSelect = `SELECT m.id, m.type, m.content, m.sent_at, m.room_id, m.chatter_id,
+const messageSelect = `SELECT m.id, m.seq, m.type, m.content, m.sent_at, m.room_id, m.chatter_id,
 		m.alert_kind, m.alert_nickname, m.alert_new_nickname,
 		c.id, c.nickname, c.token_hash, c.created_at, c.deleted_at, c.is_active
 	FROM messages m JOIN chatters c ON c.id = m.chatter_id`
 
-// The three windows of MessageQuery; the args are room, MinID, then the window's own.
+// The windows of MessageQuery; the args are room, MinID, then the window's own. Ids and
+// positions follow one order within a room: the id windows walk the (room_id, id) index, the
+// position window the (room_id, seq) one.
 const (
 	pageQuery   = messageSelect + ` WHERE m.room_id = ? AND m.id >= ? ORDER BY m.id DESC LIMIT ? OFFSET ?`
 	beforeQuery = messageSelect + ` WHERE m.room_id = ? AND m.id >= ? AND m.id < ? ORDER BY m.id DESC LIMIT ?`
 	afterQuery  = messageSelect + ` WHERE m.room_id = ? AND m.id >= ? AND m.id > ? ORDER BY m.id LIMIT ?`
+	seqQuery    = messageSelect + ` WHERE m.room_id = ? AND m.id >= ? AND m.seq > ? ORDER BY m.seq LIMIT ?`
 )
 
-const firstMessageQuery = `SELECT min(id) FROM messages WHERE room_id = ? AND chatter_id = ?`
+const lastSeqQuery = `SELECT (SELECT coalesce(max(seq), 0) FROM messages WHERE room_id = rooms.id) FROM rooms WHERE id = ?`
+
+// firstMessageQuery reads where a chatter's view of a room starts: kept with its membership
+// since it joined; otherwise (a membership recorded without an alert) its first message.
+const firstMessageQuery = `SELECT coalesce(
+	(SELECT first_message_id FROM room_chatters WHERE room_id = ?1 AND chatter_id = ?2),
+	(SELECT min(id) FROM messages WHERE room_id = ?1 AND chatter_id = ?2))`
 
 // Messages returns a window of the room's messages per q, oldest first, each with its
 // chatter.
@@ -82,6 +91,9 @@ func (s *Store) Messages(ctx context.Context, q chat.MessageQuery) ([]chat.Messa
 		query = s.reads.before
 		args = []any{q.RoomID, q.MinID, q.Before, q.Limit}
 		newest = true
+	case q.BySeq:
+		query = s.reads.seq
+		args = []any{q.RoomID, q.MinID, q.AfterSeq, q.Limit}
 	default:
 		query = s.reads.after
 		args = []any{q.RoomID, q.MinID, q.After, q.Limit}
@@ -124,7 +136,7 @@ func scanMessage(rows *sql.Rows) (chat.Message, error) {
 		deleted             sql.NullInt64
 		token               []byte
 	)
-	err := rows.Scan(&m.ID, &typ, &m.Content, &sent, &m.RoomID, &m.ChatterID, &kind, &nick, &newNick,
+	err := rows.Scan(&m.ID, &m.Seq, &typ, &m.Content, &sent, &m.RoomID, &m.ChatterID, &kind, &nick, &newNick,
 		&m.Chatter.ID, &m.Chatter.Nickname, &token, &created, &deleted, &m.Chatter.IsActive)
 	if err != nil {
 		return chat.Message{}, err

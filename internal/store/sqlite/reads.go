@@ -16,6 +16,7 @@ type reads struct {
 	chatter, chatters                 *sql.Stmt
 	roomChatters, activeRooms         *sql.Stmt
 	firstMessage, page, before, after *sql.Stmt
+	seq, lastSeq                      *sql.Stmt
 }
 
 func prepareReads(ctx context.Context, db *sql.DB) (*reads, error) {
@@ -35,6 +36,8 @@ func prepareReads(ctx context.Context, db *sql.DB) (*reads, error) {
 		{&r.page, pageQuery},
 		{&r.before, beforeQuery},
 		{&r.after, afterQuery},
+		{&r.seq, seqQuery},
+		{&r.lastSeq, lastSeqQuery},
 	} {
 		st, err := db.PrepareContext(ctx, p.query)
 		if err != nil {

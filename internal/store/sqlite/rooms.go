@@ -53,23 +53,8 @@ func (s *Store) Rooms(ctx context.Context) ([]chat.Room, error) {
 	return rooms, nil
 }
 
-// MarkRoomExpired records that the room's expiry has been noticed.
-func (s *Store) MarkRoomExpired(ctx context.Context, id string) error {
-	err := s.commit.do(ctx, &op{run: func(w *writeConn) error {
-		res, err := exec(w.markExpired, id)
-		if err != nil {
-			return err
-		}
-		return mustAffect(res, "room", id)
-	}})
-	if err != nil {
-		return fmt.Errorf("sqlite: mark room expired: %w", err)
-	}
-	return nil
-}
-
 // ClaimRoomExpiry marks the room expired only if it is not yet, and reports whether this call
-// did (chat.ExpiryClaimer): whoever claims an expiry announces it, once.
+// did: whoever claims an expiry announces it, once.
 func (s *Store) ClaimRoomExpiry(ctx context.Context, id string) (bool, error) {
 	var claimed bool
 	err := s.commit.do(ctx, &op{run: func(w *writeConn) error {

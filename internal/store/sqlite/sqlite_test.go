@@ -18,6 +18,7 @@ import (
 	"go.uber.org/goleak"
 
 	"colachat/internal/chat"
+	"colachat/internal/store/migrations"
 	"colachat/internal/store/sqlite"
 	"colachat/internal/store/storetest"
 )
@@ -40,8 +41,8 @@ func openFile(t testing.TB, path string, opts ...sqlite.Option) *sqlite.Store {
 
 func TestStoreSuite(t *testing.T) {
 	storetest.Run(t,
-		func(t *testing.T) chat.Store { return openFile(t, filepath.Join(t.TempDir(), "chat.db")) },
-		storetest.WithReopen(func(t *testing.T, closed chat.Store) chat.Store {
+		func(t *testing.T) storetest.Store { return openFile(t, filepath.Join(t.TempDir(), "chat.db")) },
+		storetest.WithReopen(func(t *testing.T, closed storetest.Store) storetest.Store {
 			return openFile(t, closed.(*sqlite.Store).Path())
 		}),
 	)
@@ -51,10 +52,10 @@ func TestStoreSuite(t *testing.T) {
 // from appends queueing up behind a commit in progress.
 func TestStoreSuiteNoBatchWait(t *testing.T) {
 	storetest.Run(t,
-		func(t *testing.T) chat.Store {
+		func(t *testing.T) storetest.Store {
 			return openFile(t, filepath.Join(t.TempDir(), "chat.db"), sqlite.WithBatch(16, 0))
 		},
-		storetest.WithReopen(func(t *testing.T, closed chat.Store) chat.Store {
+		storetest.WithReopen(func(t *testing.T, closed storetest.Store) storetest.Store {
 			return openFile(t, closed.(*sqlite.Store).Path(), sqlite.WithBatch(16, 0))
 		}),
 	)
@@ -82,8 +83,13 @@ func TestMigrate(t *testing.T) {
 	if err != nil {
 		t.Fatalf("SchemaVersion: %v", err)
 	}
-	if v != 1 {
-		t.Errorf("SchemaVersion: got %d, want 1", v)
+	all, err := migrations.Load(os.DirFS("."), "migrations")
+	if err != nil {
+		t.Fatal(err)
+	}
+	latest := all[len(all)-1].Version
+	if v != latest {
+		t.Errorf("SchemaVersion: got %d, want %d", v, latest)
 	}
 	if err := s.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
@@ -99,8 +105,8 @@ func TestMigrate(t *testing.T) {
 	if err := db.QueryRow(`SELECT count(*) FROM schema_migrations`).Scan(&applied); err != nil {
 		t.Fatal(err)
 	}
-	if applied != 1 {
-		t.Errorf("schema_migrations rows after three migrations runs: got %d, want 1", applied)
+	if applied != len(all) {
+		t.Errorf("schema_migrations rows after three migrations runs: got %d, want %d", applied, len(all))
 	}
 	var mode string
 	if err := db.QueryRow(`PRAGMA journal_mode`).Scan(&mode); err != nil {
@@ -109,7 +115,7 @@ func TestMigrate(t *testing.T) {
 	if mode != "wal" {
 		t.Errorf("journal_mode: got %q, want wal", mode)
 	}
-	for _, index := range []string{"messages_room_id", "messages_room_chatter", "rooms_expires_at", "room_chatters_room_chatter"} {
+	for _, index := range []string{"messages_room_id", "messages_room_seq", "rooms_expires_at", "room_chatters_room_chatter"} {
 		var n int
 		if err := db.QueryRow(`SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = ?`, index).Scan(&n); err != nil {
 			t.Fatal(err)
@@ -185,7 +191,7 @@ func TestJoinsShareCommits(t *testing.T) {
 			c := chat.Chatter{ID: fmt.Sprintf("c%d", i), Nickname: fmt.Sprintf("n%d", i), CreatedAt: now, IsActive: true}
 			err := s.CreateChatter(ctx, c)
 			if err == nil {
-				_, _, err = s.JoinRoom(ctx, "r", c.ID, now)
+				_, _, err = storetest.JoinRoom(ctx, s, "r", c.ID, now)
 			}
 			if err == nil {
 				_, err = s.AppendMessage(ctx, chat.Message{Type: chat.TypeAlert, Content: "joined", SentAt: now, RoomID: "r", ChatterID: c.ID, Chatter: c,
@@ -423,5 +429,56 @@ func BenchmarkAppendMessageSerial(b *testing.B) {
 			}
 			cpu.report(n, "msg")
 		})
+	}
+}
+
+// TestMigratePositions opens a file written before messages had positions: each room's
+// messages get 1, 2, 3, ... in id order, and the room's counter goes on from there.
+func TestMigratePositions(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "old.db")
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	initSQL, err := os.ReadFile("migrations/0001_init.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		string(initSQL),
+		`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`,
+		`INSERT INTO schema_migrations VALUES (1, '0001_init.sql', 0)`,
+		`INSERT INTO rooms (id, title, namespace, capacity, created_at, expires_at) VALUES ('a', 't', 'n', 4, 0, 9e12), ('b', 't', 'n', 4, 0, 9e12), ('e', 't', 'n', 4, 0, 9e12)`,
+		`INSERT INTO chatters (id, nickname, created_at) VALUES ('c', 'n', 0)`,
+		`INSERT INTO messages (type, content, sent_at, room_id, chatter_id) VALUES
+			('MESSAGE', 'a1', 0, 'a', 'c'), ('MESSAGE', 'b1', 0, 'b', 'c'), ('MESSAGE', 'a2', 0, 'a', 'c'),
+			('MESSAGE', 'b2', 0, 'b', 'c'), ('MESSAGE', 'a3', 0, 'a', 'c')`,
+	} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	db.Close()
+
+	s := openFile(t, path)
+	defer s.Close()
+	ctx := context.Background()
+	for room, want := range map[string][]string{"a": {"a1", "a2", "a3"}, "b": {"b1", "b2"}, "e": nil} {
+		ms, err := s.Messages(ctx, chat.MessageQuery{RoomID: room, BySeq: true, Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, m := range ms {
+			if m.Seq != int64(i+1) || m.Content != want[i] {
+				t.Errorf("room %s message %d: got (%d, %q), want (%d, %q)", room, i, m.Seq, m.Content, i+1, want[i])
+			}
+		}
+		if last, err := s.LastSeq(ctx, room); err != nil || last != int64(len(want)) {
+			t.Errorf("room %s: LastSeq got (%d, %v), want %d", room, last, err, len(want))
+		}
+	}
+	m, err := s.AppendMessage(ctx, chat.Message{Type: chat.TypeMessage, Content: "a4", SentAt: time.Now(), RoomID: "a", ChatterID: "c"})
+	if err != nil || m.Seq != 4 {
+		t.Errorf("AppendMessage after the migration: got (%d, %v), want Seq 4", m.Seq, err)
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+
+	"colachat/internal/chat"
 )
 
 // The statements the committer runs. Each write op uses at most one statement that
@@ -18,12 +20,17 @@ const (
 	renameQuery        = `UPDATE chatters SET nickname = ? WHERE id = ? RETURNING ` + chatterColumns
 	setActiveQuery     = `UPDATE chatters SET is_active = ? WHERE id = ?`
 	memberExistsQuery  = `SELECT EXISTS (SELECT 1 FROM room_chatters WHERE room_id = ? AND chatter_id = ?)`
-	joinQuery          = `INSERT INTO room_chatters (room_id, chatter_id, joined_at, is_active) VALUES (?, ?, ?, 1)
-		ON CONFLICT (room_id, chatter_id) DO UPDATE SET joined_at = excluded.joined_at, left_at = NULL, is_active = 1
+	joinQuery          = `INSERT INTO room_chatters (room_id, chatter_id, joined_at, is_active, first_message_id) VALUES (?, ?, ?, 1, ?)
+		ON CONFLICT (room_id, chatter_id) DO UPDATE SET joined_at = excluded.joined_at, left_at = NULL, is_active = 1,
+			first_message_id = coalesce(room_chatters.first_message_id, excluded.first_message_id)
 		RETURNING ` + memberColumns
+	// The next position is read from the room's (room_id, seq) index by the one writer, in
+	// the message's own statement: a refused insert takes none, so positions have no gap.
 	insertMessageQuery = `INSERT INTO messages
-		(type, content, sent_at, room_id, chatter_id, alert_kind, alert_nickname, alert_new_nickname)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
+		(type, content, sent_at, room_id, chatter_id, alert_kind, alert_nickname, alert_new_nickname, seq)
+		VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,
+			(SELECT coalesce(max(seq), 0) + 1 FROM messages WHERE room_id = ?4))
+		RETURNING id, seq`
 )
 
 // writeConn is the one writing connection, owned by the committer goroutine, with every
@@ -79,6 +86,20 @@ func prepareWriteConn(ctx context.Context, conn *sql.Conn) (*writeConn, error) {
 		w.all = append(w.all, st)
 	}
 	return w, nil
+}
+
+// appendMessage stores m at the room's next position, setting its ID and Seq.
+func (w *writeConn) appendMessage(m *chat.Message) error {
+	var kind, nick, newNick any
+	if a := m.Alert; a != nil {
+		kind, nick, newNick = string(a.Kind), a.Nickname, a.NewNickname
+	}
+	err := queryRow(w.insertMessage, string(m.Type), m.Content, millis(m.SentAt), m.RoomID, m.ChatterID,
+		kind, nick, newNick).Scan(&m.ID, &m.Seq)
+	if isForeignKey(err) {
+		return fmt.Errorf("room %q or chatter %q: %w", m.RoomID, m.ChatterID, chat.ErrNotFound)
+	}
+	return err
 }
 
 func (w *writeConn) close() error {

@@ -137,8 +137,8 @@ func testReopen(t *testing.T, h *harness) {
 		t.Fatalf("LeaveRoom: %v", err)
 	}
 	rcB.IsActive, rcB.LeftAt = false, &left
-	if err := s.MarkRoomExpired(f.ctx, expired.ID); err != nil {
-		t.Fatalf("MarkRoomExpired: %v", err)
+	if _, err := s.ClaimRoomExpiry(f.ctx, expired.ID); err != nil {
+		t.Fatalf("ClaimRoomExpiry: %v", err)
 	}
 	expired.IsExpired = true
 	renamed, err := s.RenameChatter(f.ctx, a.ID, "올챙이")

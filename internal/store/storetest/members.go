@@ -25,7 +25,7 @@ func testJoinLeaveJoin(t *testing.T, h *harness) {
 	r, c := f.room(base), f.chatter("개구리")
 	joined := base.Add(time.Minute)
 
-	rc, first, err := f.s.JoinRoom(f.ctx, r.ID, c.ID, joined)
+	rc, first, err := JoinRoom(f.ctx, f.s, r.ID, c.ID, joined)
 	if err != nil {
 		t.Fatalf("first JoinRoom: %v", err)
 	}
@@ -55,7 +55,7 @@ func testJoinLeaveJoin(t *testing.T, h *harness) {
 	d.report(t, "membership after leave")
 
 	again := left.Add(time.Minute)
-	rc, first, err = f.s.JoinRoom(f.ctx, r.ID, c.ID, again)
+	rc, first, err = JoinRoom(f.ctx, f.s, r.ID, c.ID, again)
 	if err != nil {
 		t.Fatalf("second JoinRoom: %v", err)
 	}
@@ -67,7 +67,7 @@ func testJoinLeaveJoin(t *testing.T, h *harness) {
 	d.report(t, "second JoinRoom")
 
 	// Joining while already a member reactivates nothing new and is not a first join.
-	_, first, err = f.s.JoinRoom(f.ctx, r.ID, c.ID, again)
+	_, first, err = JoinRoom(f.ctx, f.s, r.ID, c.ID, again)
 	if err != nil || first {
 		t.Errorf("JoinRoom while a member: got (first %v, %v), want (false, nil)", first, err)
 	}
@@ -85,10 +85,10 @@ func testJoinLeaveJoin(t *testing.T, h *harness) {
 func testJoinUnknown(t *testing.T, h *harness) {
 	f := h.newFixture(t)
 	r, c := f.room(base), f.chatter("개구리")
-	if _, _, err := f.s.JoinRoom(f.ctx, newID(), c.ID, base); err == nil {
+	if _, _, err := JoinRoom(f.ctx, f.s, newID(), c.ID, base); err == nil {
 		t.Error("JoinRoom of an unknown room: got no error, want one")
 	}
-	if _, _, err := f.s.JoinRoom(f.ctx, r.ID, newID(), base); err == nil {
+	if _, _, err := JoinRoom(f.ctx, f.s, r.ID, newID(), base); err == nil {
 		t.Error("JoinRoom as an unknown chatter: got no error, want one")
 	}
 	members, err := f.s.RoomChatters(f.ctx, r.ID)
@@ -181,7 +181,7 @@ func testConcurrentJoins(t *testing.T, h *harness) {
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
-			rc, first, err := f.s.JoinRoom(f.ctx, r.ID, c.ID, base)
+			rc, first, err := JoinRoom(f.ctx, f.s, r.ID, c.ID, base)
 			results[i] = result{rc, first, err}
 		})
 	}
@@ -203,14 +203,11 @@ func testConcurrentJoins(t *testing.T, h *harness) {
 	}
 }
 
-// testRecordJoin checks chat.JoinRecorder, for stores that offer it: a new chatter's whole
-// join in one call, a returning chatter's reactivation, and a failed join leaving nothing.
+// testRecordJoin checks RecordJoin: a new chatter's whole join in one call, a returning
+// chatter's reactivation, and a failed join leaving nothing.
 func testRecordJoin(t *testing.T, h *harness) {
 	f := h.newFixture(t)
-	rec, ok := f.s.(chat.JoinRecorder)
-	if !ok {
-		t.Skip("the store writes joins one step at a time (no chat.JoinRecorder)")
-	}
+	rec := f.s
 	r := f.room(base)
 	c := chat.Chatter{ID: newID(), Nickname: "멸치", TokenHash: []byte("hash"), CreatedAt: base, IsActive: true}
 	joinAlert := &chat.Message{Type: chat.TypeAlert, Content: "멸치님이 입장했습니다.", SentAt: base, RoomID: r.ID,

@@ -107,7 +107,7 @@ func testTimesMillisecondsUTC(t *testing.T, h *harness) {
 			d = diffRoom(gotR, r)
 			d.report(t, "Room")
 
-			rc, _, err := f.s.JoinRoom(f.ctx, r.ID, c.ID, tc.at)
+			rc, _, err := JoinRoom(f.ctx, f.s, r.ID, c.ID, tc.at)
 			if err != nil {
 				t.Fatalf("JoinRoom: %v", err)
 			}

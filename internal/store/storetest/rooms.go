@@ -3,6 +3,7 @@ package storetest
 import (
 	"fmt"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -14,7 +15,8 @@ var roomTests = []subtest{
 	{"NotFound", testRoomNotFound},
 	{"CreateTwiceFails", testCreateRoomTwice},
 	{"ListNewestFirst", testRoomsNewestFirst},
-	{"ExpiredAndMark", testExpiredRooms},
+	{"ExpiredAndClaim", testExpiredRooms},
+	{"ConcurrentExpiryClaims", testConcurrentExpiryClaims},
 	{"Purge", testPurgeRooms},
 }
 
@@ -53,7 +55,8 @@ func testRoomNotFound(t *testing.T, h *harness) {
 	f := h.newFixture(t)
 	_, err := f.s.Room(f.ctx, newID())
 	wantNotFound(t, "Room of an unknown id", err)
-	wantNotFound(t, "MarkRoomExpired of an unknown id", f.s.MarkRoomExpired(f.ctx, newID()))
+	_, err = f.s.ClaimRoomExpiry(f.ctx, newID())
+	wantNotFound(t, "ClaimRoomExpiry of an unknown id", err)
 }
 
 func testCreateRoomTwice(t *testing.T, h *harness) {
@@ -126,8 +129,8 @@ func testExpiredRooms(t *testing.T, h *harness) {
 	if got, want := expiredIDs(), sorted(past.ID, exact.ID); !slices.Equal(got, want) {
 		t.Errorf("ExpiredRooms: got %v, want %v (not %v in the future, not %v already marked)", got, want, future.ID, marked.ID)
 	}
-	if err := f.s.MarkRoomExpired(f.ctx, past.ID); err != nil {
-		t.Fatalf("MarkRoomExpired: %v", err)
+	if claimed, err := f.s.ClaimRoomExpiry(f.ctx, past.ID); err != nil || !claimed {
+		t.Fatalf("ClaimRoomExpiry: got (%v, %v), want (true, nil)", claimed, err)
 	}
 	if got, want := expiredIDs(), []string{exact.ID}; !slices.Equal(got, want) {
 		t.Errorf("ExpiredRooms after marking one: got %v, want %v", got, want)
@@ -137,11 +140,38 @@ func testExpiredRooms(t *testing.T, h *harness) {
 		t.Fatalf("Room: %v", err)
 	}
 	if !got.IsExpired {
-		t.Errorf("Room after MarkRoomExpired: got IsExpired false, want true")
+		t.Errorf("Room after ClaimRoomExpiry: got IsExpired false, want true")
 	}
-	// Marking twice is harmless.
-	if err := f.s.MarkRoomExpired(f.ctx, past.ID); err != nil {
-		t.Errorf("MarkRoomExpired again: %v", err)
+	// Only the first claim is granted: exactly one caller announces the expiry.
+	if claimed, err := f.s.ClaimRoomExpiry(f.ctx, past.ID); err != nil || claimed {
+		t.Errorf("ClaimRoomExpiry again: got (%v, %v), want (false, nil)", claimed, err)
+	}
+}
+
+// testConcurrentExpiryClaims checks that of many simultaneous claims of one expiry (the
+// nodes of a cluster noticing it at once), exactly one is granted.
+func testConcurrentExpiryClaims(t *testing.T, h *harness) {
+	f := h.newFixture(t)
+	r := f.room(base.Add(-48 * time.Hour))
+	const claimers = 16
+	granted := make([]bool, claimers)
+	errs := make([]error, claimers)
+	var wg sync.WaitGroup
+	for i := range claimers {
+		wg.Go(func() { granted[i], errs[i] = f.s.ClaimRoomExpiry(f.ctx, r.ID) })
+	}
+	wg.Wait()
+	n := 0
+	for i := range claimers {
+		if errs[i] != nil {
+			t.Fatalf("ClaimRoomExpiry %d: %v", i, errs[i])
+		}
+		if granted[i] {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("concurrent ClaimRoomExpiry: got %d granted, want exactly 1", n)
 	}
 }
 

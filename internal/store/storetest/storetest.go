@@ -1,24 +1,25 @@
-// Package storetest is the one suite every chat.Store implementation must pass. A store's
+// Package storetest is the one suite every Store implementation must pass. A store's
 // own test calls Run with a function that opens a fresh, empty store:
 //
 //	func TestStore(t *testing.T) {
-//		storetest.Run(t, func(t *testing.T) chat.Store { return openEmpty(t) },
+//		storetest.Run(t, func(t *testing.T) Store { return openEmpty(t) },
 //			storetest.WithReopen(reopen))
 //	}
 //
 // The suite closes every store it is given. Without WithReopen the subtests that check what
 // survives Close are skipped.
 //
-// Where chat.Store's comments leave a choice open, the suite fixes it:
+// Where Store's comments leave a choice open, the suite fixes it:
 //   - times come back in UTC, truncated to the millisecond;
 //   - Chatters skips unknown ids (the order of its result is free);
-//   - JoinRoom of a missing room or chatter fails; rejoining sets JoinedAt anew and clears
+//   - RecordJoin of a missing room or chatter fails; rejoining sets JoinedAt anew and clears
 //     LeftAt; LeaveRoom without a membership wraps chat.ErrNotFound;
 //   - RoomChatters lists memberships in the order they began, inactive ones included;
 //   - AppendMessage to a missing room fails without failing the appends that share its
 //     transaction, and returns m.Chatter as the caller passed it; a cancelled context is
 //     refused and nothing is stored;
-//   - MarkRoomExpired twice is not an error; PurgeRooms keeps the chatters.
+//   - of several claims of one expiry exactly one is granted; PurgeRooms keeps the chatters;
+//   - Seq counts each room's messages from 1 without a gap, in the order of their ids.
 package storetest
 
 import (
@@ -39,18 +40,18 @@ type Option func(*harness)
 
 // WithReopen gives the suite a way to open again, over the same data, a store it has
 // closed; the subtests on Close and restarts need it.
-func WithReopen(reopen func(t *testing.T, closed chat.Store) chat.Store) Option {
+func WithReopen(reopen func(t *testing.T, closed Store) Store) Option {
 	return func(h *harness) { h.reopen = reopen }
 }
 
 type harness struct {
-	open   func(t *testing.T) chat.Store
-	reopen func(t *testing.T, closed chat.Store) chat.Store
+	open   func(t *testing.T) Store
+	reopen func(t *testing.T, closed Store) Store
 }
 
 // Run runs every subtest against stores made by open; each call of open must return a new,
 // empty store.
-func Run(t *testing.T, open func(t *testing.T) chat.Store, opts ...Option) {
+func Run(t *testing.T, open func(t *testing.T) Store, opts ...Option) {
 	h := &harness{open: open}
 	for _, opt := range opts {
 		opt(h)
@@ -63,6 +64,7 @@ func Run(t *testing.T, open func(t *testing.T) chat.Store, opts ...Option) {
 		{"Chatters", chatterTests},
 		{"Membership", memberTests},
 		{"Messages", messageTests},
+		{"Positions", positionTests},
 		{"Writes", writeTests},
 		{"Lifecycle", lifecycleTests},
 	}
@@ -83,7 +85,7 @@ type subtest struct {
 // fixture is one subtest's store and the helpers that fill it.
 type fixture struct {
 	t   *testing.T
-	s   chat.Store
+	s   Store
 	ctx context.Context
 }
 
@@ -142,7 +144,7 @@ func (f *fixture) chatter(nickname string) chat.Chatter {
 
 func (f *fixture) join(r chat.Room, c chat.Chatter, at time.Time) chat.RoomChatter {
 	f.t.Helper()
-	rc, _, err := f.s.JoinRoom(f.ctx, r.ID, c.ID, at)
+	rc, _, err := JoinRoom(f.ctx, f.s, r.ID, c.ID, at)
 	if err != nil {
 		f.t.Fatalf("JoinRoom: %v", err)
 	}
@@ -178,7 +180,7 @@ func (f *fixture) allMessages(roomID string) []chat.Message {
 	return allMessages(f.t, f.s, roomID)
 }
 
-func allMessages(t *testing.T, s chat.Store, roomID string) []chat.Message {
+func allMessages(t *testing.T, s Store, roomID string) []chat.Message {
 	t.Helper()
 	var all []chat.Message
 	after := int64(0)
@@ -312,4 +314,18 @@ func checkMessages(t *testing.T, what string, got, want []chat.Message) {
 		d := diffMessage(got[i], want[i])
 		d.report(t, fmt.Sprintf("%s[%d]", what, i))
 	}
+}
+
+// Store is what the suite needs of a store: chat.Store, and Ping and Close, which the app
+// calls.
+type Store interface {
+	chat.Store
+	Ping(ctx context.Context) error
+	Close() error
+}
+
+// JoinRoom records a join without a new chatter or an alert through RecordJoin.
+func JoinRoom(ctx context.Context, s chat.Store, roomID, chatterID string, at time.Time) (chat.RoomChatter, bool, error) {
+	rc, first, _, err := s.RecordJoin(ctx, chat.JoinRecord{RoomID: roomID, ChatterID: chatterID, At: at})
+	return rc, first, err
 }

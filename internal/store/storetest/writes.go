@@ -39,7 +39,7 @@ func testConcurrentMixedWrites(t *testing.T, h *harness) {
 		{"CreateRoom of an existing id", false, func() error { return f.s.CreateRoom(f.ctx, r) }},
 		{"CreateChatter of an existing id", false, func() error { return f.s.CreateChatter(f.ctx, existing) }},
 		{"JoinRoom of an unknown room", false, func() error {
-			_, _, err := f.s.JoinRoom(f.ctx, newID(), existing.ID, base)
+			_, _, err := JoinRoom(f.ctx, f.s, newID(), existing.ID, base)
 			return err
 		}},
 		{"LeaveRoom without a membership", true, func() error { return f.s.LeaveRoom(f.ctx, r.ID, existing.ID, base) }},
@@ -48,7 +48,10 @@ func testConcurrentMixedWrites(t *testing.T, h *harness) {
 			return err
 		}},
 		{"SetChatterActive of an unknown id", true, func() error { return f.s.SetChatterActive(f.ctx, newID(), true) }},
-		{"MarkRoomExpired of an unknown id", true, func() error { return f.s.MarkRoomExpired(f.ctx, newID()) }},
+		{"ClaimRoomExpiry of an unknown id", true, func() error {
+			_, err := f.s.ClaimRoomExpiry(f.ctx, newID())
+			return err
+		}},
 		{"AppendMessage to an unknown room", false, func() error {
 			m := message(r, existing, "nowhere")
 			m.RoomID = newID()
@@ -149,7 +152,7 @@ func mixedJoin(f *fixture, r chat.Room, i int) (joinResult, error) {
 		return out, fmt.Errorf("CreateChatter: %w", err)
 	}
 	at := base.Add(time.Duration(i) * time.Second)
-	rc, first, err := s.JoinRoom(ctx, r.ID, c.ID, at)
+	rc, first, err := JoinRoom(ctx, s, r.ID, c.ID, at)
 	if err != nil {
 		return out, fmt.Errorf("JoinRoom: %w", err)
 	}
