@@ -10,10 +10,10 @@ import (
 )
 
 // A new chatter is named like in the original (one of its six names, translated in
-// English) while one of those is free in the room; after that, an adjective and a noun.
-// Every name is at most 10 characters, the nickname limit; each language has well over
-// twice MaxCapacity combinations, so a full room of people who come and go still draws
-// names nobody in it has had.
+// English) while one of those is free in the room; after that, an adjective and a noun;
+// after those, a numbered noun. Every name is at most 10 characters, the nickname limit;
+// each language has more combinations than the largest room any deployment allows
+// (MaxCapacity), ten times the default one.
 var nicknameWords = map[string]struct{ plain, adjectives, nouns []string }{
 	"ko": {
 		plain: []string{"개구리", "메뚜기", "멸치", "너구리", "코끼리", "올빼미"},
@@ -21,6 +21,7 @@ var nicknameWords = map[string]struct{ plain, adjectives, nouns []string }{
 			"졸린", "배고픈", "행복한", "용감한", "수줍은", "느긋한", "씩씩한", "엉뚱한",
 			"귀여운", "명랑한", "똑똑한", "신나는", "조용한", "부지런한", "상냥한", "든든한",
 			"날쌘", "푸른", "작은", "커다란", "말랑한", "반짝이는", "포근한", "새침한",
+			"배부른", "심심한", "반가운", "다정한", "재빠른", "보송한", "슬기로운", "깜찍한",
 		},
 		nouns: []string{
 			"개구리", "메뚜기", "멸치", "너구리", "코끼리", "올빼미", "고양이", "강아지",
@@ -35,11 +36,13 @@ var nicknameWords = map[string]struct{ plain, adjectives, nouns []string }{
 			"Shy", "Calm", "Bold", "Cozy", "Lazy", "Wise", "Keen", "Glad", "Tiny",
 			"Cool", "Kind", "Neat", "Zany", "Wild", "Fond", "Busy", "Cute", "Sly",
 			"Warm", "Soft", "Pink", "Blue", "Gold", "Epic", "Mild", "Nice",
+			"Fine", "Good", "Hale", "Jade", "Rosy", "Snug",
 		},
 		nouns: []string{
 			"Otter", "Fox", "Owl", "Panda", "Koala", "Moose", "Hare", "Lynx", "Seal", "Crab",
 			"Goose", "Bison", "Llama", "Yak", "Wren", "Finch", "Mole", "Newt", "Frog", "Toad",
 			"Bagel", "Taco", "Mango", "Peach", "Bun", "Robin", "Whale", "Lemur", "Kiwi", "Mouse",
+			"Eagle", "Gecko",
 		},
 	},
 }

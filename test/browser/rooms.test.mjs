@@ -124,14 +124,24 @@ test('a reload keeps you in every room without noise; a dropped connection recov
   const a = await person(browser, server.url, { viewport: { width: 390, height: 844 }, mobile: true });
   // The page's socket traffic goes through this proxy, so the test can cut both ends at once
   // (the server keeps the session for recovery) and refuse reconnects meanwhile.
+  // It also records the Socket.IO packets both ways.
   let online = true;
   const open = new Set();
+  const frames = [];
   await a.page.routeWebSocket(/\/socket\.io\//, (ws) => {
     if (!online) {
       ws.close({ code: 1001, reason: 'offline' });
       return;
     }
     const upstream = ws.connectToServer();
+    ws.onMessage((m) => {
+      frames.push(['out', String(m)]);
+      upstream.send(m);
+    });
+    upstream.onMessage((m) => {
+      frames.push(['in', String(m)]);
+      ws.send(m);
+    });
     const pair = { ws, upstream };
     open.add(pair);
     ws.onClose(() => open.delete(pair));
@@ -170,9 +180,23 @@ test('a reload keeps you in every room without noise; a dropped connection recov
     await one.say(`산책 ${n}`);
     await two.say(`독서 ${n}`);
   }
+  const cut = frames.length;
   online = true;
   await waitConnected(a.page);
   await a.page.locator('.msg .bubble', { hasText: '독서 4' }).waitFor();
+  // The session was recovered: the CONNECT named both rooms' positions (beside pid and
+  // offset), the server gave the socket its id back, and no room had to be joined again.
+  const connects = (dir, from, to = frames.length) =>
+    frames.slice(from, to).filter(([d, f]) => d === dir && f.startsWith('40/anonymous,')).map(([, f]) => JSON.parse(f.slice(f.indexOf(',') + 1)));
+  const [before] = connects('in', 0, cut).slice(-1);
+  const [auth] = connects('out', cut);
+  const [reply] = connects('in', cut);
+  const [id1, id2] = [url1, url2].map((u) => decodeURIComponent(new URL(u).pathname.split('/').pop()));
+  assert.deepEqual(Object.keys(auth.positions ?? {}).sort(), [id1, id2].sort(), `CONNECT auth ${JSON.stringify(auth)}`);
+  assert.ok(Object.values(auth.positions).every((p) => Number.isInteger(p) && p > 0), JSON.stringify(auth.positions));
+  assert.equal(typeof auth.pid, 'string');
+  assert.equal(reply.sid, before.sid, 'the session was recovered (same socket id)');
+  assert.equal(frames.slice(cut).filter(([d, f]) => d === 'out' && f.includes('"joinRoom"')).length, 0, 'a room was joined again');
   assert.deepEqual(await bubbles(a.page), ['독서 1', '독서 2', '독서 3', '독서 4']);
   const ids = await messageIds(a.page);
   assert.equal(new Set(ids).size, ids.length, `duplicate ids: ${ids}`);
