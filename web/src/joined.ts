@@ -168,7 +168,15 @@ export class JoinedRoom {
       void this.fillGap(); // cheap insurance: replays and history meet without repeats
       return;
     }
-    if (this.state !== 'failed') this.join();
+    // A room that failed only for want of a connection is tried again now that there is one.
+    if (this.state === 'failed' && this.failure?.code !== 'NETWORK' && this.failure?.code !== 'ERROR') return;
+    this.join();
+  }
+
+  /** What the server says about the room now (a room restored from storage knows less). */
+  refresh(room: Room): void {
+    this.room = room;
+    this.emit('chatters'); // the header's count shows the capacity
   }
 
   disconnected(status: ConnectionStatus): void {

@@ -9,7 +9,7 @@
 // alert within the grace) and fills the gap through REST history ?after=<last id>.
 
 import { Manager, type Socket } from 'socket.io-client';
-import { errorCode } from './api';
+import { errorCode, getRoom } from './api';
 import type { App } from './app';
 import { type ConnectionStatus, type JoinCredentials, JoinedRoom, type RoomHost } from './joined';
 import { addressedTo, Notifier } from './notify';
@@ -41,7 +41,12 @@ export class Session implements RoomHost {
   restore(): void {
     for (const saved of savedRooms()) {
       if (this.rooms.has(saved.roomId)) continue;
-      this.open(savedRoomInfo(saved), { identity: { chatterId: saved.chatterId, token: saved.token } }, saved.lastRead);
+      const r = this.open(savedRoomInfo(saved), { identity: { chatterId: saved.chatterId, token: saved.token } }, saved.lastRead);
+      if (saved.capacity) continue;
+      // Saved by an older version, without the room's capacity: ask for it.
+      getRoom(saved.roomId)
+        .then((room) => this.rooms.get(room.id) === r && r.refresh(room))
+        .catch(() => {}); // the join says what is wrong with the room, if anything
     }
   }
 
