@@ -24,6 +24,7 @@ const (
 	CodeNotJoined         Code = "NOT_JOINED"
 	CodeNamespaceMismatch Code = "NAMESPACE_MISMATCH"
 	CodeAlertForbidden    Code = "ALERT_FORBIDDEN"
+	CodeNicknameTaken     Code = "NICKNAME_TAKEN"
 	CodeRateLimited       Code = "RATE_LIMITED"
 	CodePayloadTooLarge   Code = "PAYLOAD_TOO_LARGE"
 	CodeUnavailable       Code = "UNAVAILABLE"

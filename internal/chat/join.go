@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 )
 
@@ -17,6 +16,9 @@ type JoinInput struct {
 	Password  string
 	Ticket    string
 	ConnID    string
+	// Locale is the joiner's language ("ko", "en"; "" is the server's): a new chatter's
+	// nickname is drawn in it.
+	Locale string
 	// Resume restores a membership this connection held before a short connection loss
 	// (Socket.IO recovery): the gateway vouches for it, so no token, password or ticket is
 	// checked. The chatter must exist; expiry and capacity still apply.
@@ -121,7 +123,7 @@ func (s *Service) Join(ctx context.Context, in JoinInput) (c Chatter, token stri
 		return Chatter{}, "", newError(CodeRoomFull, "")
 	}
 	announce := !wasOnline && !g.pending()
-	c, alert, err := s.recordJoin(ctx, room, c, fresh, announce)
+	c, alert, err := s.recordJoin(ctx, room, c, fresh, announce, in.Locale)
 	if err != nil {
 		s.undoAdd(room.ID, c.ID, in.ConnID)
 		if !wasOnline {
@@ -143,17 +145,17 @@ func (s *Service) Join(ctx context.Context, in JoinInput) (c Chatter, token stri
 	return publicChatter(c), token, nil
 }
 
-// recordJoin creates a new chatter (with a nickname unique among those online) or
-// reactivates an existing one, and records the membership, in one store write that also
-// stores the join alert when the join is announced; the stored alert is returned for the
+// recordJoin creates a new chatter (with a nickname no one in the room has, in the joiner's
+// locale) or reactivates an existing one, and records the membership, in one store write that
+// also stores the join alert when the join is announced; the stored alert is returned for the
 // caller to publish. The room lock is held.
-func (s *Service) recordJoin(ctx context.Context, room Room, c Chatter, fresh, announce bool) (Chatter, *Message, error) {
+func (s *Service) recordJoin(ctx context.Context, room Room, c Chatter, fresh, announce bool, locale string) (Chatter, *Message, error) {
 	if fresh {
-		taken, err := s.onlineNicknames(ctx, room.ID, c.ID)
+		nickname, err := s.newNickname(ctx, room.ID, c.ID, locale)
 		if err != nil {
 			return c, nil, err
 		}
-		c.Nickname = randomNickname(s.cfg.Locale, taken)
+		c.Nickname = nickname
 	}
 	j := JoinRecord{RoomID: room.ID, ChatterID: c.ID, At: s.now(), Reactivate: !fresh && !c.IsActive}
 	if fresh {
@@ -177,28 +179,6 @@ func (s *Service) recordJoin(ctx context.Context, room Room, c Chatter, fresh, a
 		stored.Alert = j.Alert.Alert
 	}
 	return c, stored, nil
-}
-
-// onlineNicknames lists the nicknames online in the room but the joining chatter's (already
-// counted online, not yet stored).
-func (s *Service) onlineNicknames(ctx context.Context, roomID, joining string) (map[string]bool, error) {
-	ids, err := s.presence.Online(ctx, roomID)
-	if err != nil {
-		return nil, fmt.Errorf("presence: %w", err)
-	}
-	ids = slices.DeleteFunc(ids, func(id string) bool { return id == joining })
-	taken := make(map[string]bool, len(ids))
-	if len(ids) == 0 {
-		return taken, nil
-	}
-	cs, err := s.chatters(ctx, ids)
-	if err != nil {
-		return nil, fmt.Errorf("online chatters: %w", err)
-	}
-	for _, c := range cs {
-		taken[c.Nickname] = true
-	}
-	return taken, nil
 }
 
 // joiningChatter reads the chatter a join names from the store, not the cache: a join is

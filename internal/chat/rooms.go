@@ -50,6 +50,7 @@ func (s *Service) CreateRoom(ctx context.Context, in CreateRoomInput) (Room, err
 		return Room{}, fmt.Errorf("create room: %w", err)
 	}
 	s.roomCache.put(r.ID, r)
+	s.nameCache.put(r.ID, newRoomNames(0)) // nobody has been in it: current until its first message
 	return r, nil
 }
 
@@ -73,6 +74,18 @@ func (s *Service) RoomDetail(ctx context.Context, roomID string) (Room, []RoomCh
 		return Room{}, nil, fmt.Errorf("list room chatters: %w", err)
 	}
 	return r, rcs, nil
+}
+
+// OnlineCount is how many chatters are online in the room now: what its capacity counts.
+func (s *Service) OnlineCount(ctx context.Context, roomID string) (int, error) {
+	if !validID(roomID) {
+		return 0, nil
+	}
+	ids, err := s.presence.Online(ctx, roomID)
+	if err != nil {
+		return 0, fmt.Errorf("presence: %w", err)
+	}
+	return len(ids), nil
 }
 
 // AccessCheck answers whether a new chatter may enter: allowed=false (no error) on a wrong

@@ -162,4 +162,14 @@ func TestRoomDetail(t *testing.T) {
 	}
 	_, _, err = h.svc.RoomDetail(ctx, "undefined")
 	wantCode(t, err, chat.CodeRoomNotFound)
+	h.join(t, chat.JoinInput{RoomID: r.ID})
+	if n, err := h.svc.OnlineCount(ctx, r.ID); n != 2 || err != nil {
+		t.Fatalf("got online count %d %v, want 2", n, err)
+	}
+	if err := h.svc.Leave(ctx, r.ID, a.ID, a.conn); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := h.svc.OnlineCount(ctx, r.ID); n != 1 || err != nil {
+		t.Fatalf("got online count %d %v after a leave (in its grace), want 1", n, err)
+	}
 }

@@ -32,6 +32,7 @@ type Service struct {
 	// node publishes) and on (de)activation (applied here; joins reread the store).
 	roomCache    *genCache[string, Room]
 	chatterCache *genCache[string, *Chatter] // pointers: a small map slot per chatter
+	nameCache    *genCache[string, *roomNames]
 
 	unsubscribe func() // the broker subscription, ended with Run
 
@@ -74,10 +75,12 @@ func NewService(cfg Config, store Store, broker Broker, presence Presence, log *
 		rooms:         keyedMutex{locks: make(map[string]*keyedLock)},
 		roomCache:     newGenCache[string, Room](roomCacheGen),
 		chatterCache:  newGenCache[string, *Chatter](chatterCacheGen),
+		nameCache:     newGenCache[string, *roomNames](roomCacheGen),
 		pending:       make(map[member]*time.Timer),
 		onlineDue:     make(map[string]*pendingOnline),
 	}
 	s.streams = newStreams(broker, store, cfg.GapHold, cfg.HostLinger, log)
+	s.streams.subscribe(s.observeNames) // for the service's life: it only touches a cache
 	// Subscribed here rather than in Run, so that no event published once the service
 	// exists is missed.
 	s.unsubscribe = broker.Subscribe(func(ev Event) {

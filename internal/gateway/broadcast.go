@@ -50,7 +50,9 @@ func (g *Gateway) onEvent(ev chat.Event) {
 		}
 		g.emit(nsps, ev.RoomID, messageOffset(ev.Message), name, wire.FromMessage(*ev.Message))
 	case chat.EventChatters:
-		g.emit(nsps, ev.RoomID, "", "returnChatters", wire.FromChatters(ev.Chatters))
+		// The room comes second (an addition the original client ignores): a socket in
+		// several rooms needs it to know whose list this is.
+		g.emit(nsps, ev.RoomID, "", "returnChatters", wire.FromChatters(ev.Chatters), roomPayloadOut{RoomID: ev.RoomID})
 	case chat.EventTyping:
 		if ev.Typing == nil {
 			return
@@ -75,20 +77,24 @@ type roomPayloadOut struct {
 	RoomID string `json:"roomId"`
 }
 
-// emit encodes v once and broadcasts it to the room in every namespace, with offset, or as
-// a transient event when offset is "".
-func (g *Gateway) emit(nsps []*socketio.Namespace, roomID, offset, event string, v any) {
-	raw, err := json.Marshal(v)
-	if err != nil {
-		g.log.Error("encode broadcast", "event", event, "err", err)
-		return
+// emit encodes the arguments once and broadcasts them to the room in every namespace, with
+// offset, or as a transient event when offset is "".
+func (g *Gateway) emit(nsps []*socketio.Namespace, roomID, offset, event string, args ...any) {
+	raw := make([]any, len(args))
+	for i, v := range args {
+		b, err := json.Marshal(v)
+		if err != nil {
+			g.log.Error("encode broadcast", "event", event, "err", err)
+			return
+		}
+		raw[i] = json.RawMessage(b)
 	}
 	for _, n := range nsps {
 		b := n.To(roomID).Transient()
 		if offset != "" {
 			b = n.To(roomID).Offset(offset)
 		}
-		if err := b.Emit(event, json.RawMessage(raw)); err != nil {
+		if err := b.Emit(event, raw...); err != nil {
 			g.log.Warn("broadcast", "event", event, "room", roomID, "err", err)
 		}
 	}

@@ -321,10 +321,14 @@ func TestJoinSendAndBroadcast(t *testing.T) {
 	a.wait(t, "returnChatters", nil)
 
 	cb := b.join(t, r.ID, nil)
-	a.wait(t, "returnChatters", func(raw json.RawMessage) bool {
+	list := a.wait(t, "returnChatters", func(raw json.RawMessage) bool {
 		var cs []chatterJSON
 		return json.Unmarshal(raw, &cs) == nil && len(cs) == 2 && cs[1].ID == cb.ID && cs[1].Token == ""
 	})
+	// The room comes second, for a socket in several rooms.
+	if want := `{"roomId":"` + r.ID + `"}`; len(list.args) < 2 || string(list.args[1]) != want {
+		t.Fatalf("got returnChatters arguments %s, want the room %s second", describe([]event{list}), want)
+	}
 
 	env := a.ack(t, "sendMessage", map[string]any{"roomId": r.ID, "content": "안녕"})
 	if !env.Success || string(env.Data) != "null" || env.Message != "요청이 성공적으로 처리되었습니다." {

@@ -87,6 +87,7 @@ type roomPayload struct {
 	Password  string `json:"password"`
 	Ticket    string `json:"ticket"`
 	Content   string `json:"content"`
+	Locale    string `json:"locale"`
 }
 
 func (p roomPayload) needRoom() error {
@@ -104,7 +105,8 @@ func (g *Gateway) allowMessage(s *socketio.Socket, c *conn) bool {
 	return c.allow(&c.messages, g.opts.MessageLimit) && g.allowIP(g.ipMessageLimit, s)
 }
 
-// joinRoom: {roomId, chatterId, token?, password?, ticket?} → the Chatter with its token.
+// joinRoom: {roomId, chatterId, token?, password?, ticket?, locale?} → the Chatter with its
+// token.
 func (g *Gateway) joinRoom(ctx context.Context, s *socketio.Socket, c *conn, args socketio.Args) (any, error) {
 	var p roomPayload
 	if err := decode(args, &p); err != nil {
@@ -124,6 +126,7 @@ func (g *Gateway) joinRoom(ctx context.Context, s *socketio.Socket, c *conn, arg
 	ch, token, err := g.svc.Join(ctx, chat.JoinInput{
 		Namespace: s.Namespace().Name(), RoomID: p.RoomID, ChatterID: p.ChatterID,
 		Token: p.Token, Password: p.Password, Ticket: p.Ticket, ConnID: c.id,
+		Locale: joinerLocale(s, p.Locale),
 		Admitted: func(ch chat.Chatter) {
 			admitted = &ch
 			s.Join(p.RoomID)
@@ -142,6 +145,15 @@ func (g *Gateway) joinRoom(ctx context.Context, s *socketio.Socket, c *conn, arg
 	out := wire.FromChatter(ch)
 	out.Token = token
 	return out, nil
+}
+
+// joinerLocale is the language a joiner asked for: its joinRoom's locale, else its
+// handshake's Accept-Language (a browser sends it), else "" (the server's).
+func joinerLocale(s *socketio.Socket, asked string) string {
+	if l := chat.NormalizeLocale(asked); l != "" {
+		return l
+	}
+	return wire.AcceptedLocale(s.Handshake().Header.Get("Accept-Language"))
 }
 
 // leaveRoom: {roomId} leaves that room; no payload leaves every room of the socket.

@@ -70,6 +70,8 @@ func (f *fakeService) RoomDetail(_ context.Context, roomID string) (chat.Room, [
 	return fakeRoom, []chat.RoomChatter{{ID: 7, RoomID: fakeRoom.ID, ChatterID: fakeChatter.ID, JoinedAt: fakeTime, IsActive: true}}, nil
 }
 
+func (f *fakeService) OnlineCount(context.Context, string) (int, error) { return 1, nil }
+
 func (f *fakeService) AccessCheck(_ context.Context, roomID, password string) (bool, string, error) {
 	f.accessPwd = password
 	if err := f.record("AccessCheck " + roomID); err != nil {

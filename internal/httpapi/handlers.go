@@ -10,10 +10,12 @@ import (
 )
 
 // roomDetail is a room with its memberships, always as an array (wire.Room omits an empty
-// one, but the original's room detail always has it).
+// one, but the original's room detail always has it), and how many chatters are online (an
+// addition: what the capacity counts, so an entry screen can say the room is full).
 type roomDetail struct {
 	wire.Room
 	RoomChatters []wire.RoomChatter `json:"roomChatters"`
+	Online       int                `json:"online"`
 }
 
 func (a *API) createRoom(w http.ResponseWriter, r *http.Request) {
@@ -80,7 +82,12 @@ func (a *API) roomDetail(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	d := roomDetail{Room: wire.FromRoom(room), RoomChatters: make([]wire.RoomChatter, len(members))}
+	online, err := a.svc.OnlineCount(r.Context(), room.ID)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	d := roomDetail{Room: wire.FromRoom(room), RoomChatters: make([]wire.RoomChatter, len(members)), Online: online}
 	for i, m := range members {
 		d.RoomChatters[i] = wire.FromRoomChatter(m)
 	}

@@ -17,6 +17,7 @@ type Service interface {
 	CreateRoom(ctx context.Context, in chat.CreateRoomInput) (chat.Room, error)
 	Rooms(ctx context.Context) ([]chat.Room, error)
 	RoomDetail(ctx context.Context, roomID string) (chat.Room, []chat.RoomChatter, error)
+	OnlineCount(ctx context.Context, roomID string) (int, error)
 	AccessCheck(ctx context.Context, roomID, password string) (allowed bool, ticket string, err error)
 	ReentryCheck(ctx context.Context, roomID, chatterID string) (bool, error)
 	History(ctx context.Context, q chat.HistoryQuery) ([]chat.Message, error)

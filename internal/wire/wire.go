@@ -51,6 +51,8 @@ func Status(code chat.Code) int {
 	case chat.CodePasswordRequired, chat.CodeWrongPassword, chat.CodeForbidden,
 		chat.CodeNotJoined, chat.CodeAlertForbidden:
 		return http.StatusForbidden
+	case chat.CodeNicknameTaken:
+		return http.StatusConflict
 	case chat.CodeRateLimited:
 		return http.StatusTooManyRequests
 	case chat.CodePayloadTooLarge:
@@ -75,6 +77,7 @@ var errorTexts = map[string]map[chat.Code]string{
 		chat.CodeNotJoined:         "채팅방에 입장하지 않았습니다.",
 		chat.CodeNamespaceMismatch: "채팅방이 이 네임스페이스에 속하지 않습니다.",
 		chat.CodeAlertForbidden:    "시스템 알림은 서버만 보낼 수 있습니다.",
+		chat.CodeNicknameTaken:     "이 채팅방에서 이미 사용 중인 닉네임입니다.",
 		chat.CodeRateLimited:       "요청이 너무 많습니다. 잠시 후 다시 시도해 주세요.",
 		chat.CodePayloadTooLarge:   "요청이 너무 큽니다.",
 		chat.CodeUnavailable:       "일시적으로 처리할 수 없습니다. 잠시 후 다시 시도해 주세요.",
@@ -92,6 +95,7 @@ var errorTexts = map[string]map[chat.Code]string{
 		chat.CodeNotJoined:         "You have not joined this chat room.",
 		chat.CodeNamespaceMismatch: "The chat room does not belong to this namespace.",
 		chat.CodeAlertForbidden:    "Only the server may send system alerts.",
+		chat.CodeNicknameTaken:     "Someone in this chat room already has this nickname.",
 		chat.CodeRateLimited:       "Too many requests. Please try again shortly.",
 		chat.CodePayloadTooLarge:   "The request is too large.",
 		chat.CodeUnavailable:       "Temporarily unavailable. Please try again shortly.",

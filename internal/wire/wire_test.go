@@ -33,6 +33,8 @@ func TestFail(t *testing.T) {
 		{"room full ko", &chat.Error{Code: chat.CodeRoomFull}, "ko", http.StatusNotFound, "채팅방 인원수가 가득차서 입장할 수 없습니다.", "ROOM_FULL"},
 		{"expired en", &chat.Error{Code: chat.CodeRoomExpired}, "en", http.StatusNotFound, "The chat has expired and can no longer be used.", "ROOM_EXPIRED"},
 		{"bad request with detail", &chat.Error{Code: chat.CodeBadRequest, Detail: "title"}, "ko", http.StatusBadRequest, "요청된 데이터가 올바르지 않습니다. (title)", "BAD_REQUEST"},
+		{"nickname taken ko", &chat.Error{Code: chat.CodeNicknameTaken}, "ko", http.StatusConflict, "이 채팅방에서 이미 사용 중인 닉네임입니다.", "NICKNAME_TAKEN"},
+		{"nickname taken en", &chat.Error{Code: chat.CodeNicknameTaken}, "en", http.StatusConflict, "Someone in this chat room already has this nickname.", "NICKNAME_TAKEN"},
 		{"internal hides cause", errors.New("disk on fire"), "ko", http.StatusInternalServerError, "INTERNAL_SERVER_ERROR", "INTERNAL"},
 		{"unknown locale falls back", &chat.Error{Code: chat.CodeForbidden}, "fr", http.StatusForbidden, "권한이 없습니다.", "FORBIDDEN"},
 	}

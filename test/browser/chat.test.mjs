@@ -24,6 +24,12 @@ test('two people chat, rename, see each other online and leave', async () => {
   const url = await createRoom(a.page, { title: '금요일 저녁 약속', capacity: 4 });
   assert.match(url, /\/chat\/[0-9a-f-]{8,}$/);
   await a.page.locator('.alert.kind-join').first().waitFor();
+  const aNick = await a.page.locator('#nick-input').inputValue();
+  // Your own arrival is about you, not announced to you in the third person.
+  assert.equal(await a.page.locator('.alert.kind-join .alert-text').first().textContent(), `${aNick}로 입장했어요.`);
+  // The conversation starts under a date line.
+  await a.page.locator('.messages > li:first-child .day-line').waitFor();
+  assert.match(await a.page.locator('.day-line').first().textContent(), /^\d{4}년 \d{1,2}월 \d{1,2}일 .요일$/);
 
   // The room link can be copied from the header.
   await a.page.locator('.room-header button[aria-label="링크 복사"]').click();
@@ -39,8 +45,7 @@ test('two people chat, rename, see each other online and leave', async () => {
   // A sees B arrive; both see two people online.
   await a.page.locator('.alert.kind-join').nth(1).waitFor();
   const bNick = await b.page.locator('#nick-input').inputValue();
-  const aNick = await a.page.locator('#nick-input').inputValue();
-  assert.ok(bNick && aNick, `nicknames: got ${aNick}, ${bNick}`);
+  assert.ok(bNick && aNick && bNick !== aNick, `nicknames: got ${aNick}, ${bNick}`);
   const aAlerts = await alerts(a.page);
   assert.deepEqual(aAlerts.slice(-1), [`${bNick}님이 입장했습니다.`]);
   await a.page.locator('.online li').nth(1).waitFor();
@@ -94,19 +99,35 @@ test('two people chat, rename, see each other online and leave', async () => {
   assert.equal(await a.page.locator('.alert.kind-rename .alert-text').textContent(), `${bNick}님의 닉네임이 콜라러버로 변경되었습니다.`);
   await a.page.locator('.online li .who', { hasText: '콜라러버' }).waitFor();
   assert.equal(await b.page.locator('.alert.kind-rename').count(), 1);
+  assert.equal(await b.page.locator('.alert.kind-rename .alert-text').textContent(), '닉네임을 콜라러버로 바꿨어요.');
 
   // English, switched in place: alerts follow the UI language.
   await a.page.locator('.panel button.lang').click();
   assert.equal(await a.page.locator('.alert.kind-rename .alert-text').textContent(), `${bNick} is now 콜라러버.`);
   assert.equal(await a.page.locator('html').getAttribute('lang'), 'en');
-  await shot(a.page, 'chat-english');
   await a.page.locator('.panel button.lang').click();
 
-  // B leaves: A is told and the online list shrinks.
+  // Leaving asks first; "취소" keeps you in.
   await b.page.locator('.panel button.danger').click();
-  await b.page.waitForURL(/\/$/);
+  const dialog = b.page.locator('dialog.confirm[open]');
+  await dialog.waitFor();
+  assert.equal(await dialog.locator('h2').textContent(), '채팅방을 나갈까요?');
+  assert.equal(await b.page.evaluate(() => document.activeElement?.getAttribute('value')), 'cancel', 'the safe choice has focus');
+  await shot(b.page, 'leave-confirm');
+  await dialog.locator('button[value=cancel]').click();
+  await dialog.waitFor({ state: 'detached' }).catch(() => {});
+  assert.equal(await b.page.locator('dialog.confirm[open]').count(), 0);
+  await waitConnected(b.page);
+
+  // B leaves for real: a goodbye screen, A is told and the online list shrinks.
+  await b.page.locator('.panel button.danger').click();
+  await dialog.locator('button[value=leave]').click();
+  await b.page.locator('[data-screen="LEFT"]').waitFor();
+  assert.equal(await b.page.locator('[data-screen="LEFT"] h1').textContent(), '채팅방에서 나왔어요');
+  await shot(b.page, 'left');
+  await b.page.locator('[data-screen="LEFT"] a.btn', { hasText: '처음으로' }).click();
   await b.page.locator('#room-title').waitFor();
-  assert.equal(await b.page.locator('.my-rooms').count(), 0, 'a room you left is not listed as yours');
+  assert.equal(await b.page.locator('.my-rooms:not([hidden])').count(), 0, 'a room you left is not listed as yours');
   await a.page.locator('.alert.kind-leave').waitFor();
   assert.equal(await a.page.locator('.alert.kind-leave .alert-text').textContent(), '콜라러버님이 퇴장했습니다.');
   await a.page.waitForFunction(() => document.querySelectorAll('.online li').length === 1);
@@ -114,29 +135,6 @@ test('two people chat, rename, see each other online and leave', async () => {
   assert.deepEqual([...a.errors, ...b.errors], []);
   await a.context.close();
   await b.context.close();
-});
-
-test('mobile: the menu is a drawer and the chat fits a phone', async () => {
-  const a = await person(browser, server.url, { viewport: { width: 390, height: 780 }, mobile: true });
-  await createRoom(a.page, { title: '점심 뭐 먹지?', capacity: 2 });
-  await send(a.page, '짜장면 vs 짬뽕');
-  await shot(a.page, 'chat-mobile');
-  await a.page.emulateMedia({ colorScheme: 'dark' });
-  await shot(a.page, 'chat-mobile-dark');
-  await a.page.emulateMedia({ colorScheme: 'light' });
-  const menu = a.page.locator('.menu-btn');
-  assert.equal(await menu.getAttribute('aria-expanded'), 'false');
-  await menu.click();
-  assert.equal(await menu.getAttribute('aria-expanded'), 'true');
-  await a.page.locator('.panel.open').waitFor();
-  await shot(a.page, 'menu-mobile');
-  await a.page.keyboard.press('Escape');
-  assert.equal(await menu.getAttribute('aria-expanded'), 'false');
-  // Nothing is wider than the screen.
-  const overflow = await a.page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-  assert.equal(overflow, 0);
-  assert.deepEqual(a.errors, []);
-  await a.context.close();
 });
 
 test('keyboard only: open a room and chat without a mouse; controls have names', async () => {
@@ -163,7 +161,7 @@ test('keyboard only: open a room and chat without a mouse; controls have names',
     ['textbox', '메시지 입력'],
     ['button', '보내기'],
     ['button', '링크 복사'],
-    ['link', '처음으로'],
+    ['link', '채팅방 목록'],
     ['textbox', '내 닉네임'],
     ['button', '채팅방 나가기'],
   ];

@@ -53,7 +53,7 @@ test('a locked room asks for its password, says when it is wrong, and lets you r
   await guest.context.close();
 });
 
-test('a full room says so and offers a way back', async () => {
+test('a full room is flagged on the entry screen before any click, and opens when a place frees', async () => {
   const owner = await person(browser, server.url);
   const late = await person(browser, server.url);
   const url = await createRoom(owner.page, { title: '둘만의 대화', capacity: 2 });
@@ -61,6 +61,34 @@ test('a full room says so and offers a way back', async () => {
   await owner.page.locator('.online li').nth(1).waitFor();
 
   await late.page.goto(url);
+  await late.page.locator('form.enter').waitFor();
+  const submit = late.page.locator('form.enter button[type=submit]');
+  assert.equal(await submit.isDisabled(), true, 'the entry button of a full room is disabled');
+  assert.equal(await submit.textContent(), '채팅방이 가득 찼어요');
+  assert.equal(await late.page.locator('#enter-full').textContent(), '지금은 자리가 없어요. 누군가 나가면 바로 입장할 수 있어요.');
+  assert.equal(await late.page.locator('.room-meta li.full').textContent(), '2명 대화 중');
+  await shot(late.page, 'enter-full');
+
+  // Someone leaves: the screen notices by itself and the button opens.
+  friend.close();
+  await late.page.locator('form.enter button[type=submit]:not([disabled])').waitFor({ timeout: 15000 });
+  assert.equal(await submit.textContent(), '입장하기');
+  assert.equal(await late.page.locator('#enter-full').textContent(), '');
+  await submit.click();
+  await waitConnected(late.page);
+  await owner.page.locator('.online li').nth(1).waitFor();
+  assert.deepEqual([...owner.errors, ...late.errors], []);
+  await owner.context.close();
+  await late.context.close();
+});
+
+test('a room that fills up between the entry screen and the click says so and offers a way back', async () => {
+  const owner = await person(browser, server.url);
+  const late = await person(browser, server.url);
+  const url = await createRoom(owner.page, { title: '마지막 한 자리', capacity: 2 });
+  await late.page.goto(url);
+  await late.page.locator('form.enter button[type=submit]:not([disabled])').waitFor();
+  const friend = await bot(server.url, url); // takes the last place meanwhile
   await late.page.locator('form.enter button[type=submit]').click();
   await late.page.locator('[data-screen="ROOM_FULL"]').waitFor();
   assert.equal(await late.page.locator('h1').textContent(), '채팅방이 가득 찼어요');
@@ -68,6 +96,7 @@ test('a full room says so and offers a way back', async () => {
   await late.page.locator('[data-screen="ROOM_FULL"] a.btn').click();
   await late.page.waitForURL(/\/$/);
   await late.page.locator('#room-title').waitFor();
+  assert.equal(await late.page.locator('.my-rooms:not([hidden])').count(), 0, 'a room never entered is not listed');
   friend.close();
   await owner.context.close();
   await late.context.close();

@@ -117,9 +117,14 @@ export async function person(browser, baseURL, { locale = 'ko-KR', viewport = { 
   return { context, page, errors };
 }
 
-/** Creates a room through the home screen and waits until its creator is inside. */
-export async function createRoom(page, { title, capacity = 4, password } = {}) {
-  await page.goto('/');
+/**
+ * Creates a room through the home screen and waits until its creator is inside. here: use
+ * the page as it is (going home by the back arrow) instead of loading the home page afresh,
+ * so the app and its connection stay the same.
+ */
+export async function createRoom(page, { title, capacity = 4, password, here = false } = {}) {
+  if (!here) await page.goto('/');
+  else if ((await page.locator('#room-title').count()) === 0) await page.locator('.room-header a[href="/"]').click();
   await page.locator('#room-title').fill(title);
   await page.locator(`label[for="cap-${capacity}"]`).click();
   if (password) {
@@ -219,4 +224,34 @@ export async function bot(url, roomUrl, { password } = {}) {
     typing: () => socket.emit('typing', { roomId }),
     close: () => socket.disconnect(),
   };
+}
+
+/** Leaves the room from its menu: "채팅방 나가기", then the confirmation's "나가기". */
+export async function leaveRoom(page) {
+  const menu = page.locator('.menu-btn');
+  if (await menu.isVisible()) await menu.click();
+  await page.locator('.panel button.danger').click();
+  const dialog = page.locator('dialog.confirm[open]');
+  await dialog.waitFor();
+  await dialog.locator('button[value=leave]').click();
+  await page.locator('[data-screen="LEFT"]').waitFor();
+}
+
+/**
+ * Makes the page believe its tab is hidden (or visible again) and tells it, as a browser
+ * does when the person switches tabs: headless Chromium keeps every page visible.
+ */
+export async function setHidden(page, hidden) {
+  await page.evaluate((h) => {
+    Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => (h ? 'hidden' : 'visible') });
+    Object.defineProperty(document, 'hidden', { configurable: true, get: () => h });
+    document.dispatchEvent(new Event('visibilitychange'));
+  }, hidden);
+}
+
+/** Every alert a bot's socket receives from now on. */
+export function recordAlerts(socket) {
+  const got = [];
+  socket.on('sendAlert', (m) => got.push(m));
+  return got;
 }

@@ -68,3 +68,43 @@ test('scrolling up loads every earlier page once, in order', async () => {
   assert.deepEqual(a.errors, []);
   await a.context.close();
 });
+
+test('each day of a conversation begins with a date line, in the reader\'s language', async () => {
+  const a = await person(browser, server.url);
+  const url = await createRoom(a.page, { title: '이틀째 대화', capacity: 4 });
+  const friend = await bot(server.url, url);
+  for (const text of ['어제 1', '어제 2', '오늘 1']) await friend.say(text);
+  await a.page.locator('.msg .bubble', { hasText: '오늘 1' }).waitFor();
+  // A room lives a day, so its history often spans two dates. The server's clock cannot be
+  // moved, so its history answers are moved instead: everything before "오늘 1" a day back.
+  const dayMs = 24 * 3600 * 1000;
+  await a.page.route(/\/chat\/messages\//, async (route) => {
+    const res = await route.fetch();
+    const env = await res.json();
+    for (const m of env.data ?? []) {
+      if (m.content !== '오늘 1') m.sentAt = new Date(Date.parse(m.sentAt) - dayMs).toISOString();
+    }
+    await route.fulfill({ response: res, json: env });
+  });
+  await a.page.reload();
+  await waitConnected(a.page);
+  await a.page.locator('.msg .bubble', { hasText: '오늘 1' }).waitFor();
+
+  const lines = a.page.locator('.day-line');
+  await a.page.waitForFunction(() => document.querySelectorAll('.day-line').length === 2);
+  const firstOfDay = (i) => lines.nth(i).evaluate((el) => el.closest('li').textContent);
+  assert.match(await firstOfDay(0), /입장했어요/, 'the first line opens the conversation');
+  assert.match(await firstOfDay(1), /오늘 1/, 'the second line opens today');
+  const want = (lang) => a.page.evaluate(([l, ms]) => {
+    const f = new Intl.DateTimeFormat(l, { dateStyle: 'full' });
+    return [f.format(new Date(Date.now() - ms)), f.format(new Date())];
+  }, [lang, dayMs]);
+  assert.deepEqual(await lines.allTextContents(), await want('ko'));
+  await shot(a.page, 'day-lines');
+  await a.page.locator('.panel button.lang').click();
+  assert.deepEqual(await lines.allTextContents(), await want('en'));
+
+  friend.close();
+  assert.deepEqual(a.errors, []);
+  await a.context.close();
+});

@@ -93,3 +93,29 @@ test('a dropped connection is recovered: replayed and fetched messages show once
   assert.deepEqual(a.errors, []);
   await a.context.close();
 });
+
+test('a message lost on the way is noticed by the next one\'s seq and fetched, in its place', async () => {
+  const a = await person(browser, server.url);
+  // The proxy drops the one broadcast frame that carries "사라진 메시지".
+  await a.page.routeWebSocket(/\/socket\.io\//, (ws) => {
+    const upstream = ws.connectToServer();
+    ws.onMessage((m) => upstream.send(m));
+    upstream.onMessage((m) => {
+      if (!String(m).includes('사라진 메시지')) ws.send(m);
+    });
+  });
+  const url = await createRoom(a.page, { title: '빠진 메시지', capacity: 4 });
+  const friend = await bot(server.url, url);
+  await friend.say('앞');
+  await a.page.locator('.msg .bubble', { hasText: '앞' }).waitFor();
+  await friend.say('사라진 메시지');
+  await friend.say('뒤');
+  await a.page.locator('.msg .bubble', { hasText: '사라진 메시지' }).waitFor();
+  assert.deepEqual(await bubbles(a.page), ['앞', '사라진 메시지', '뒤']);
+  const ids = await messageIds(a.page);
+  assert.equal(new Set(ids).size, ids.length, `duplicate ids: ${ids}`);
+  assert.deepEqual([...ids].sort((x, y) => x - y), ids);
+  friend.close();
+  assert.deepEqual(a.errors, []);
+  await a.context.close();
+});

@@ -155,7 +155,7 @@ export async function startStandin({ port = 0, roomTtlMs = 24 * 3600 * 1000 } = 
           if (!r.online.has(m[1])) continue;
           const msg = addMessage(r, m[1], 'ALERT', `${old}님의 닉네임이 ${nickname}로 변경되었습니다.`, { kind: 'rename', nickname: old, newNickname: nickname });
           io.of(`/${r.namespace}`).to(r.id).emit('sendAlert', msg);
-          io.of(`/${r.namespace}`).to(r.id).emit('returnChatters', onlineChatters(r));
+          io.of(`/${r.namespace}`).to(r.id).emit('returnChatters', onlineChatters(r), { roomId: r.id });
         }
         return send(200, envelope(publicChatter(entry.chatter)));
       }
@@ -204,7 +204,7 @@ export async function startStandin({ port = 0, roomTtlMs = 24 * 3600 * 1000 } = 
         const c = chatters.get(chatterId).chatter;
         const nsp = io.of(`/${r.namespace}`);
         nsp.to(roomId).emit('sendAlert', addMessage(r, chatterId, 'ALERT', `${c.nickname}님이 퇴장했습니다.`, { kind: 'leave', nickname: c.nickname }));
-        nsp.to(roomId).emit('returnChatters', onlineChatters(r));
+        nsp.to(roomId).emit('returnChatters', onlineChatters(r), { roomId: r.id });
       }, 1000));
     }
   }
@@ -250,7 +250,12 @@ export async function startStandin({ port = 0, roomTtlMs = 24 * 3600 * 1000 } = 
           if (!okTicket && password !== r.password) throw new Fail('WRONG_PASSWORD');
         }
         newToken = randomBytes(24).toString('hex');
-        const c = { id: randomUUID(), nickname: NICKS[Math.floor(Math.random() * NICKS.length)], createdAt: new Date().toISOString(), deletedAt: null, isActive: true };
+        // A name nobody in the room has had (the messages name everyone who came), numbered when the six run out.
+        const had = new Set(messages.filter((m) => m.roomId === r.id).map((m) => m.chatter?.nickname));
+        const free = NICKS.filter((n) => !had.has(n));
+        let nickname = free[Math.floor(Math.random() * free.length)];
+        for (let i = 1; !nickname; i++) if (!had.has(`${NICKS[0]}${i}`)) nickname = `${NICKS[0]}${i}`;
+        const c = { id: randomUUID(), nickname, createdAt: new Date().toISOString(), deletedAt: null, isActive: true };
         entry = { chatter: c, tokenHash: hash(newToken) };
         chatters.set(c.id, entry);
       }
@@ -271,7 +276,7 @@ export async function startStandin({ port = 0, roomTtlMs = 24 * 3600 * 1000 } = 
         const c = entry.chatter;
         nsp.to(r.id).emit('sendAlert', addMessage(r, id, 'ALERT', `${c.nickname}님이 입장했습니다.`, { kind: 'join', nickname: c.nickname }));
       }
-      nsp.to(r.id).emit('returnChatters', onlineChatters(r));
+      nsp.to(r.id).emit('returnChatters', onlineChatters(r), { roomId: r.id });
       return { ...publicChatter(entry.chatter), token: newToken ?? token };
     });
     handle('sendMessage', ({ roomId, content }) => {
@@ -288,11 +293,12 @@ export async function startStandin({ port = 0, roomTtlMs = 24 * 3600 * 1000 } = 
     });
     handle('returnChatters', ({ roomId }) => {
       const r = getRoom(roomId);
-      nsp.to(r.id).emit('returnChatters', onlineChatters(r));
+      nsp.to(r.id).emit('returnChatters', onlineChatters(r), { roomId: r.id });
       return null;
     });
-    handle('leaveRoom', () => {
-      for (const roomId of Object.keys(socket.data.chatters)) {
+    handle('leaveRoom', (payload) => {
+      const only = payload && typeof payload.roomId === 'string' ? [payload.roomId] : null;
+      for (const roomId of only ?? Object.keys(socket.data.chatters)) {
         socket.leave(roomId);
         leave(socket, roomId, true);
       }

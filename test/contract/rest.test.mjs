@@ -98,6 +98,20 @@ describe('GET /chat/rooms/:roomId', () => {
     assert.ok(later.roomChatters.some((rc) => rc.chatterId === watcher.chatter.id));
     await disconnect(watcher.socket);
   });
+
+  test('online (addition) counts the chatters online now, what the capacity counts', async () => {
+    const room = await createRoom(srv.url, { capacity: 2 });
+    const online = async () => restOk(await api(srv.url, 'GET', `/chat/rooms/${room.id}`), 200, 'detail').online;
+    assert.equal(await online(), 0);
+    const a = await joinRoom(srv.url, room.id);
+    const b = await joinRoom(srv.url, room.id);
+    assert.equal(await online(), 2, 'a full room');
+    const since = mark(a.socket);
+    await disconnect(b.socket);
+    await waitFor(a.socket, 'sendAlert', isAlert('leave', b.chatter.id), { since, timeout: 5000 });
+    assert.equal(await online(), 1);
+    await disconnect(a.socket);
+  });
 });
 
 describe('POST /chat/rooms/:roomId/access-check', () => {

@@ -2,6 +2,7 @@
 
 import { h } from './dom';
 import { I18n } from './i18n';
+import { Session } from './session';
 import type { Room } from './types';
 
 export interface View {
@@ -17,7 +18,11 @@ export interface Handoff {
 
 export class App {
   readonly i18n = new I18n();
+  /** Every room the person is in, over one connection, for as long as the page is open. */
+  readonly session: Session;
   private handoff: Handoff | null = null;
+  private baseTitle = 'Cola Chat';
+  private unseen = 0;
   private toastEl = h('div', { class: 'toast', attrs: { role: 'status', 'aria-live': 'polite' } });
   private toastTimer = 0;
 
@@ -26,6 +31,22 @@ export class App {
     private readonly route: () => void,
   ) {
     document.body.appendChild(this.toastEl);
+    this.session = new Session(this);
+  }
+
+  /** The page title; while the tab is hidden it leads with the count of new messages. */
+  setTitle(title: string): void {
+    this.baseTitle = title;
+    this.renderTitle();
+  }
+
+  setUnseen(n: number): void {
+    this.unseen = n;
+    this.renderTitle();
+  }
+
+  private renderTitle(): void {
+    document.title = this.unseen > 0 ? `(${this.unseen}) ${this.baseTitle}` : this.baseTitle;
   }
 
   navigate(path: string, handoff: Handoff | null = null): void {

@@ -53,6 +53,25 @@ const ko = {
   'screen.expired.text': '채팅이 만료되어 더 이상 사용할 수 없습니다.',
   'screen.error.title': '문제가 생겼어요',
   'screen.left.title': '채팅방에서 나왔어요',
+  'screen.left.text': '다른 사람들에게 퇴장했다고 알렸어요. 다시 들어가면 새 닉네임으로 입장해요.',
+  'screen.left.again': '다시 입장하기',
+  'leave.title': '채팅방을 나갈까요?',
+  'leave.text': '나가면 다른 사람들에게 퇴장했다고 알려지고, 이 채팅방의 대화는 더 이상 볼 수 없어요.',
+  'leave.confirm': '나가기',
+  'common.cancel': '취소',
+  'home.noMessages': '아직 메시지가 없어요',
+  'home.unread': '읽지 않은 메시지 {n}개',
+  'home.roomFull': '자리가 없어 다시 들어가지 못했어요',
+  'home.roomUnavailable': '지금은 들어갈 수 없어요',
+  'enter.full': '지금은 자리가 없어요. 누군가 나가면 바로 입장할 수 있어요.',
+  'enter.fullButton': '채팅방이 가득 찼어요',
+  'chat.backToRooms': '채팅방 목록',
+  'chat.nicknameTaken': '이 채팅방에서 이미 쓰는 닉네임이에요: {nickname}. 다른 닉네임을 골라 주세요.',
+  'chat.unreadLine': '여기부터 새 메시지',
+  'alert.joinSelf': (a: Args) => `${a.nickname}${ro(String(a.nickname))} 입장했어요.`,
+  'alert.leaveSelf': '채팅방에서 나갔어요.',
+  'alert.renameSelf': (a: Args) => `닉네임을 ${a.newNickname}${ro(String(a.newNickname))} 바꿨어요.`,
+  'when.yesterday': '어제',
   'chat.placeholder': '메시지를 입력하세요',
   'chat.inputLabel': '메시지 입력',
   'chat.send': '보내기',
@@ -146,6 +165,25 @@ const en: Record<Key, Entry> = {
   'screen.expired.text': 'The chat has expired and can no longer be used.',
   'screen.error.title': 'Something went wrong',
   'screen.left.title': 'You left the room',
+  'screen.left.text': 'Everyone was told you left. Entering again makes you a newcomer with a new nickname.',
+  'screen.left.again': 'Enter again',
+  'leave.title': 'Leave this room?',
+  'leave.text': 'Everyone will see that you left, and you will no longer see this conversation.',
+  'leave.confirm': 'Leave',
+  'common.cancel': 'Cancel',
+  'home.noMessages': 'No messages yet',
+  'home.unread': '{n} unread',
+  'home.roomFull': 'The room filled up while you were away',
+  'home.roomUnavailable': 'Not available right now',
+  'enter.full': 'There is no free place right now. You can join as soon as someone leaves.',
+  'enter.fullButton': 'The room is full',
+  'chat.backToRooms': 'Your rooms',
+  'chat.nicknameTaken': 'Someone in this room already has that nickname: {nickname}. Please choose another.',
+  'chat.unreadLine': 'New messages',
+  'alert.joinSelf': 'You joined as {nickname}.',
+  'alert.leaveSelf': 'You left.',
+  'alert.renameSelf': 'You are now {newNickname}.',
+  'when.yesterday': 'Yesterday',
   'chat.placeholder': 'Write a message',
   'chat.inputLabel': 'Message',
   'chat.send': 'Send',
@@ -283,6 +321,27 @@ export class I18n {
     const d = new Date(iso);
     if (Number.isNaN(d.getTime())) return '';
     return new Intl.DateTimeFormat(this.lang, { hour: 'numeric', minute: '2-digit' }).format(d);
+  }
+
+  /** A date line: "2026년 1월 2일 금요일", "Friday, January 2, 2026". */
+  day(iso: string): string {
+    const d = new Date(iso);
+    if (Number.isNaN(d.getTime())) return '';
+    return new Intl.DateTimeFormat(this.lang, { dateStyle: 'full' }).format(d);
+  }
+
+  /** When, in a list: the time today, "yesterday", else the date. */
+  shortWhen(iso: string, now = new Date()): string {
+    const d = new Date(iso);
+    if (Number.isNaN(d.getTime())) return '';
+    const days = Math.round(
+      (new Date(now.getFullYear(), now.getMonth(), now.getDate()).getTime() -
+        new Date(d.getFullYear(), d.getMonth(), d.getDate()).getTime()) /
+        86400000,
+    );
+    if (days === 0) return this.time(iso);
+    if (days === 1) return this.t('when.yesterday');
+    return new Intl.DateTimeFormat(this.lang, { month: 'short', day: 'numeric' }).format(d);
   }
 
   dateTime(iso: string): string {

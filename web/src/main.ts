@@ -20,4 +20,5 @@ function route(): void {
 
 const app = new App(root, route);
 window.addEventListener('popstate', route);
+app.session.restore();
 route();

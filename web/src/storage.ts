@@ -1,7 +1,8 @@
-// What the browser keeps per room: the chatter's id and secret token (so a reload rejoins as
-// the same person), and a little about the room for the home screen's list.
+// What the browser keeps per joined room: the chatter's id and secret token (so a reload
+// rejoins as the same person), a little about the room for the home screen's list before
+// the server answers, and how far the person has read.
 
-import type { Identity } from './types';
+import type { Identity, Room } from './types';
 
 const PREFIX = 'colachat:room:';
 
@@ -9,6 +10,13 @@ export interface SavedRoom extends Identity {
   roomId: string;
   title: string;
   expiresAt: string;
+  namespace?: string;
+  capacity?: number;
+  isPassword?: boolean;
+  /** The id of the newest message the person has seen in the room. */
+  lastRead?: number;
+  /** When the person entered (ms), to keep the list's order stable. */
+  joinedAt?: number;
 }
 
 function read(key: string): unknown {
@@ -30,12 +38,34 @@ export function loadIdentity(roomId: string): SavedRoom | null {
   return isSaved(v) && v.roomId === roomId ? v : null;
 }
 
-export function saveIdentity(room: SavedRoom): void {
+function write(room: SavedRoom): void {
   try {
     localStorage.setItem(PREFIX + room.roomId, JSON.stringify(room));
   } catch {
     // Storage full or disabled: the session still works, a reload just starts over.
   }
+}
+
+/** Saves (or updates) the identity and what the list shows about the room. */
+export function saveIdentity(room: Room, identity: Identity): void {
+  const prev = loadIdentity(room.id);
+  write({
+    roomId: room.id,
+    chatterId: identity.chatterId,
+    token: identity.token,
+    title: room.title,
+    expiresAt: room.expiresAt,
+    namespace: room.namespace,
+    capacity: room.capacity,
+    isPassword: room.isPassword,
+    lastRead: prev?.chatterId === identity.chatterId ? prev.lastRead : undefined,
+    joinedAt: prev?.joinedAt ?? Date.now(),
+  });
+}
+
+export function saveLastRead(roomId: string, id: number): void {
+  const prev = loadIdentity(roomId);
+  if (prev && (prev.lastRead ?? 0) < id) write({ ...prev, lastRead: id });
 }
 
 export function forgetIdentity(roomId: string): void {
@@ -46,7 +76,7 @@ export function forgetIdentity(roomId: string): void {
   }
 }
 
-/** Saved rooms that have not expired yet, newest expiry first; expired ones are dropped. */
+/** Saved rooms that have not expired yet, in the order they were entered; expired ones are dropped. */
 export function savedRooms(now = Date.now()): SavedRoom[] {
   const rooms: SavedRoom[] = [];
   let keys: string[] = [];
@@ -64,5 +94,19 @@ export function savedRooms(now = Date.now()): SavedRoom[] {
     }
     rooms.push(v);
   }
-  return rooms.sort((a, b) => Date.parse(b.expiresAt) - Date.parse(a.expiresAt));
+  return rooms.sort((a, b) => (a.joinedAt ?? 0) - (b.joinedAt ?? 0));
+}
+
+/** The room as far as the saved record knows it, until the server says more. */
+export function savedRoomInfo(s: SavedRoom): Room {
+  return {
+    id: s.roomId,
+    title: s.title,
+    namespace: s.namespace ?? 'anonymous',
+    capacity: s.capacity ?? 0,
+    createdAt: '',
+    expiresAt: s.expiresAt,
+    isPassword: s.isPassword ?? false,
+    isExpired: false,
+  };
 }

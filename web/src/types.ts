@@ -18,6 +18,8 @@ export interface Room {
   isPassword: boolean;
   isExpired: boolean;
   roomChatters?: Array<{ isActive?: boolean }>;
+  /** How many chatters are online now (room detail; what the capacity counts). */
+  online?: number;
 }
 
 export interface Chatter {
@@ -42,6 +44,8 @@ export interface Alert {
 
 export interface Message {
   id: number;
+  /** The message's position in its room: 1, 2, 3, … without gaps (servers that have it). */
+  seq?: number;
   type: 'MESSAGE' | 'ALERT';
   content: string;
   sentAt: string;

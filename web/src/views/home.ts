@@ -1,9 +1,10 @@
-// The home screen: open a room (title, capacity, optional password) and find rooms you joined.
+// The home screen: the rooms you are in (last message, unread count), and opening a new
+// room (title, capacity, optional password).
 
 import { ApiError, createRoom } from '../api';
 import type { App, View } from '../app';
 import { charLength, h, icon } from '../dom';
-import { savedRooms } from '../storage';
+import type { JoinedRoom } from '../joined';
 import { topBar } from './chrome';
 
 export const TITLE_MAX = 30;
@@ -23,10 +24,8 @@ export function counted(input: HTMLInputElement | HTMLTextAreaElement, max: numb
   return counter;
 }
 
-export function homeView(app: App): View {
+function createForm(app: App): HTMLFormElement {
   const { i18n } = app;
-  document.title = 'Cola Chat';
-
   const title = h('input', {
     attrs: { id: 'room-title', name: 'title', type: 'text', autocomplete: 'off', required: true, enterkeyhint: 'next' },
   });
@@ -112,39 +111,86 @@ export function homeView(app: App): View {
     }
   });
 
-  const mine = savedRooms();
-  const list =
-    mine.length === 0
-      ? null
-      : h(
-          'section',
-          { class: 'card my-rooms', attrs: { 'aria-labelledby': 'my-rooms-heading' } },
-          i18n.text(h('h2', { attrs: { id: 'my-rooms-heading' } }), 'home.myRooms'),
-          h(
-            'ul',
-            {},
-            ...mine.map((r) =>
-              h(
-                'li',
-                {},
-                h(
-                  'a',
-                  {
-                    attrs: { href: `/chat/${encodeURIComponent(r.roomId)}` },
-                    on: {
-                      click: (ev) => {
-                        ev.preventDefault();
-                        app.navigate(`/chat/${encodeURIComponent(r.roomId)}`);
-                      },
-                    },
-                  },
-                  h('span', { class: 'room-name', text: r.title }),
-                  icon('back', 16),
-                ),
-              ),
-            ),
-          ),
-        );
+  if (matchMedia('(pointer: fine)').matches && app.session.rooms.size === 0) queueMicrotask(() => title.focus());
+  return form;
+}
+
+/** Most recent activity first; rooms without messages yet keep the order they were entered in. */
+function byActivity(rooms: JoinedRoom[]): JoinedRoom[] {
+  return rooms
+    .map((r, i) => ({ r, i, last: r.lastMessage?.id ?? 0 }))
+    .sort((a, b) => b.last - a.last || a.i - b.i)
+    .map((x) => x.r);
+}
+
+/** One row of the room list: title, last message, when, and how many are unread. */
+function roomRow(app: App, r: JoinedRoom): HTMLElement {
+  const { i18n } = app;
+  const last = r.lastMessage;
+  const preview = h('span', { class: 'room-last' });
+  if (r.state === 'failed' && r.failure) {
+    i18n.text(preview, r.failure.code === 'ROOM_FULL' ? 'home.roomFull' : 'home.roomUnavailable');
+  } else if (!last) {
+    i18n.text(preview, r.state === 'joining' ? 'status.short.connecting' : 'home.noMessages');
+  } else if (last.type === 'ALERT') {
+    preview.textContent = r.feed.alertText(last);
+  } else {
+    const who = last.chatterId === r.me?.id ? i18n.t('chat.you') : (last.chatter?.nickname ?? '');
+    preview.textContent = `${who}: ${last.content}`;
+  }
+  const when = last ? h('time', { class: 'room-when', attrs: { datetime: last.sentAt }, text: i18n.shortWhen(last.sentAt) }) : null;
+  const unread = r.unread;
+  const badge = unread > 0 ? h('span', { class: 'unread', text: unread > 99 ? '99+' : String(unread) }) : null;
+  if (badge) i18n.attr(badge, 'aria-label', 'home.unread', { n: unread });
+  const href = `/chat/${encodeURIComponent(r.id)}`;
+  return h(
+    'li',
+    { attrs: { 'data-room': r.id } },
+    h(
+      'a',
+      {
+        class: unread > 0 ? 'has-unread' : '',
+        attrs: { href },
+        on: {
+          click: (ev) => {
+            ev.preventDefault();
+            app.navigate(href);
+          },
+        },
+      },
+      h(
+        'span',
+        { class: 'room-line' },
+        h('span', { class: 'room-name' }, r.room.isPassword ? icon('lock', 14) : null, h('span', { text: r.room.title })),
+        when,
+      ),
+      h('span', { class: 'room-line' }, preview, badge),
+    ),
+  );
+}
+
+export function homeView(app: App): View {
+  const { i18n, session } = app;
+  app.setTitle('Cola Chat');
+
+  const list = h('ul', { class: 'room-list' });
+  const rooms = h(
+    'section',
+    { class: 'card my-rooms', attrs: { 'aria-labelledby': 'my-rooms-heading' } },
+    i18n.text(h('h2', { attrs: { id: 'my-rooms-heading' } }), 'home.myRooms'),
+    list,
+  );
+  const render = () => {
+    const mine = byActivity([...session.rooms.values()]);
+    rooms.hidden = mine.length === 0;
+    // Rows are rebuilt as messages arrive: a keyboard user keeps their place.
+    const focused = (document.activeElement?.closest('[data-room]') as HTMLElement | null)?.dataset.room;
+    list.replaceChildren(...mine.map((r) => roomRow(app, r)));
+    if (focused) (list.querySelector(`[data-room="${CSS.escape(focused)}"] a`) as HTMLElement | null)?.focus();
+  };
+  render();
+  const unsubscribe = session.subscribe(render);
+  const unlang = i18n.onChange(render);
 
   const hero = h(
     'div',
@@ -153,6 +199,11 @@ export function homeView(app: App): View {
     i18n.text(h('p', { class: 'hero-tagline' }), 'brand.tagline'),
   );
 
-  if (matchMedia('(pointer: fine)').matches) queueMicrotask(() => title.focus());
-  return { el: h('div', { class: 'page home' }, topBar(app), h('main', { class: 'center' }, hero, form, list)) };
+  return {
+    el: h('div', { class: 'page home' }, topBar(app), h('main', { class: 'center' }, hero, rooms, createForm(app))),
+    destroy() {
+      unsubscribe();
+      unlang();
+    },
+  };
 }

@@ -1,21 +1,29 @@
-// /chat/<roomId>: find the room, confirm entry (with the password prompt for a locked room),
-// then hand over to the chat. A saved identity skips the confirmation: a reload rejoins.
+// /chat/<roomId>: a room the person is in shows at once (the session holds it); otherwise
+// find the room, confirm entry (flagging a full room before any click, asking a locked
+// room's password), then join over the session's connection. A saved identity skips the
+// confirmation: a reload rejoins.
 
 import { accessCheck, ApiError, getRoom } from '../api';
 import type { App, View } from '../app';
-import { ChatRoom, type JoinCredentials } from '../chat';
+import { ChatView } from '../chat';
 import { charLength, h, icon } from '../dom';
+import type { JoinedRoom } from '../joined';
 import { forgetIdentity, loadIdentity } from '../storage';
 import type { Room } from '../types';
 import { topBar } from './chrome';
 import { PASSWORD_MAX } from './home';
 import { screenBody } from './screens';
 
+/** How often a full room's entry screen asks whether a place is free. */
+const FULL_POLL_MS = 4000;
+
 function isExpired(room: Room, now = Date.now()): boolean {
   return room.isExpired || Date.parse(room.expiresAt) <= now;
 }
 
+/** Chatters online now: the server's count, else the active memberships (older servers). */
 function onlineCount(room: Room): number | null {
+  if (typeof room.online === 'number') return room.online;
   if (!Array.isArray(room.roomChatters)) return null;
   return room.roomChatters.filter((rc) => rc.isActive !== false).length;
 }
@@ -23,70 +31,108 @@ function onlineCount(room: Room): number | null {
 export function roomView(app: App, roomId: string): View {
   const { i18n } = app;
   const el = h('div', { class: 'page room-page' });
-  let chat: ChatRoom | null = null;
+  let chat: ChatView | null = null;
+  let unwatch: (() => void) | null = null;
+  let poll = 0;
   let destroyed = false;
 
   const show = (...nodes: HTMLElement[]) => {
     if (destroyed) return;
+    clearInterval(poll);
     el.replaceChildren(...nodes);
   };
   const framed = (body: HTMLElement) => show(topBar(app), h('main', { class: 'center' }, body));
   const loading = () =>
     framed(i18n.text(h('p', { class: 'loading', attrs: { role: 'status', 'aria-live': 'polite' } }), 'common.loading'));
 
-  const outcome = (code: string, detail?: string) => {
+  const closeChat = () => {
     chat?.destroy();
     chat = null;
+  };
+
+  const outcome = (code: string, detail?: string) => {
+    closeChat();
     if (code === 'ROOM_EXPIRED') forgetIdentity(roomId);
     const final = code === 'ROOM_NOT_FOUND' || code === 'ROOM_EXPIRED';
     framed(screenBody(app, code, { detail, onRetry: final ? undefined : start }));
   };
 
-  function join(room: Room, creds: JoinCredentials) {
-    chat?.destroy();
-    chat = new ChatRoom(app, room, creds, {
-      ready: () => show(chat!.el),
-      fail: (code, message) => {
-        if (code === 'FORBIDDEN' || code === 'CHATTER_NOT_FOUND') {
-          // The saved identity is no longer valid: enter as a new chatter.
-          forgetIdentity(room.id);
-          chat?.destroy();
-          chat = null;
-          confirm(room);
-        } else if (code === 'PASSWORD_REQUIRED' || code === 'WRONG_PASSWORD') {
-          chat?.destroy();
-          chat = null;
-          confirm(room, code === 'WRONG_PASSWORD');
-        } else outcome(code, message);
-      },
-      left: () => {
-        chat = null;
-        app.navigate('/');
-      },
-    });
-    chat.start();
+  /** After "나가기": the goodbye, with a way back in (as a newcomer) and a way home. */
+  const left = () => {
+    unwatch?.();
+    unwatch = null;
+    closeChat();
+    framed(screenBody(app, 'LEFT', { onAgain: start }));
+  };
+
+  /** Follows the room's state: the chat once joined, a screen when it fails. */
+  function watch(r: JoinedRoom) {
+    unwatch?.();
+    const render = () => {
+      if (destroyed) return;
+      if (r.state === 'joined' && !chat) {
+        chat = new ChatView(app, r, left);
+        show(chat.el);
+        chat.shown();
+      } else if (r.state === 'failed') {
+        unwatch?.();
+        unwatch = null;
+        failed(r);
+      }
+    };
+    unwatch = r.subscribe((c) => c === 'state' && render());
+    if (r.state === 'joining') loading();
+    render();
+  }
+
+  function failed(r: JoinedRoom) {
+    const { code, message } = r.failure ?? { code: 'ERROR' };
+    closeChat();
+    if (code === 'FORBIDDEN' || code === 'CHATTER_NOT_FOUND') {
+      // The saved identity is no longer valid: enter as a new chatter.
+      forgetIdentity(r.id);
+      confirm(r.room);
+    } else if (code === 'PASSWORD_REQUIRED' || code === 'WRONG_PASSWORD') {
+      confirm(r.room, code === 'WRONG_PASSWORD');
+    } else outcome(code, message);
   }
 
   async function enter(room: Room, password: string | undefined): Promise<'wrong' | 'ok'> {
     const res = await accessCheck(room.id, password);
     if (!res.allowed) return 'wrong';
-    join(room, { ticket: res.ticket, password });
+    watch(app.session.open(room, { ticket: res.ticket, password }));
     return 'ok';
   }
 
   function confirm(room: Room, wrongPassword = false) {
     const heading = i18n.text(h('h1', { attrs: { tabindex: '-1' } }), 'enter.heading');
     const meta = h('ul', { class: 'room-meta' });
-    meta.append(h('li', {}, icon('users', 16), i18n.text(h('span'), 'enter.capacity', { n: room.capacity })));
-    const online = onlineCount(room);
-    if (online !== null) meta.append(h('li', {}, h('span', { class: 'dot on', attrs: { 'aria-hidden': 'true' } }), i18n.text(h('span'), 'enter.online', { n: online })));
-    const expires = h('span');
-    const tick = () => i18n.text(expires, 'enter.expiresIn', { time: i18n.duration(Date.parse(room.expiresAt) - Date.now()) });
-    tick();
-    meta.append(h('li', {}, icon('clock', 16), expires));
-
+    const fullNote = h('p', { class: 'full-note', attrs: { role: 'status', id: 'enter-full' } });
     const error = h('p', { class: 'form-error', attrs: { role: 'alert', id: 'enter-error' } });
-    const submit = i18n.text(h('button', { class: 'btn primary block', attrs: { type: 'submit' } }), 'enter.submit');
+    const submit = h('button', { class: 'btn primary block', attrs: { type: 'submit', 'aria-describedby': 'enter-full' } });
+    let full = false;
+
+    const renderMeta = (r: Room) => {
+      const expires = h('span');
+      i18n.text(expires, 'enter.expiresIn', { time: i18n.duration(Date.parse(r.expiresAt) - Date.now()) });
+      const online = onlineCount(r);
+      full = online !== null && online >= r.capacity;
+      meta.replaceChildren(h('li', {}, icon('users', 16), i18n.text(h('span'), 'enter.capacity', { n: r.capacity })));
+      if (online !== null) {
+        const dot = h('span', { class: `dot ${full ? 'full' : 'on'}`, attrs: { 'aria-hidden': 'true' } });
+        meta.append(h('li', { class: full ? 'full' : '' }, dot, i18n.text(h('span'), 'enter.online', { n: online })));
+      }
+      meta.append(h('li', {}, icon('clock', 16), expires));
+      // A full room says so before any click; the button waits for a free place.
+      submit.disabled = full;
+      i18n.text(submit, full ? 'enter.fullButton' : 'enter.submit');
+      if (full) i18n.text(fullNote, 'enter.full');
+      else {
+        fullNote.textContent = '';
+        delete fullNote.dataset.t;
+      }
+    };
+
     let password: HTMLInputElement | null = null;
     const form = h(
       'form',
@@ -94,6 +140,7 @@ export function roomView(app: App, roomId: string): View {
       heading,
       h('p', { class: 'room-title', attrs: { id: 'enter-title' } }, room.isPassword ? icon('lock', 18) : null, h('span', { text: room.title })),
       meta,
+      fullNote,
     );
     if (room.isPassword) {
       password = h('input', {
@@ -113,9 +160,11 @@ export function roomView(app: App, roomId: string): View {
     }
     form.append(error, submit);
     if (wrongPassword) i18n.text(error, 'enter.wrongPassword');
+    renderMeta(room);
 
     form.addEventListener('submit', async (ev) => {
       ev.preventDefault();
+      if (full) return;
       const pw = password?.value ?? '';
       if (password && (!pw || charLength(pw) > PASSWORD_MAX)) {
         i18n.text(error, 'enter.wrongPassword');
@@ -149,10 +198,24 @@ export function roomView(app: App, roomId: string): View {
     });
 
     framed(form);
+    // While the screen shows, the count stays current: a place that frees up enables the button.
+    poll = window.setInterval(async () => {
+      try {
+        const fresh = await getRoom(room.id);
+        if (!destroyed && form.isConnected) renderMeta(fresh);
+      } catch {
+        // The next try, or the click, will tell.
+      }
+    }, FULL_POLL_MS);
     queueMicrotask(() => (password && wrongPassword ? password.focus() : heading.focus()));
   }
 
   async function start() {
+    const existing = app.session.get(roomId);
+    if (existing && existing.state !== 'failed') {
+      app.setTitle(`${existing.room.title} · Cola Chat`);
+      return watch(existing);
+    }
     loading();
     const handoff = app.takeHandoff(roomId);
     let room: Room;
@@ -163,10 +226,10 @@ export function roomView(app: App, roomId: string): View {
       return outcome(e.code === 'ROOM_EXPIRED' ? 'ROOM_EXPIRED' : e.status === 404 ? 'ROOM_NOT_FOUND' : 'ERROR', e.message);
     }
     if (destroyed) return;
-    document.title = `${room.title} · Cola Chat`;
+    app.setTitle(`${room.title} · Cola Chat`);
     if (isExpired(room)) return outcome('ROOM_EXPIRED');
     const saved = loadIdentity(room.id);
-    if (saved) return join(room, { identity: { chatterId: saved.chatterId, token: saved.token } });
+    if (saved) return watch(app.session.open(room, { identity: { chatterId: saved.chatterId, token: saved.token } }, saved.lastRead));
     if (handoff) {
       // The creator walks straight in, with the password they just chose.
       try {
@@ -184,8 +247,9 @@ export function roomView(app: App, roomId: string): View {
     el,
     destroy() {
       destroyed = true;
-      chat?.destroy();
-      chat = null;
+      clearInterval(poll);
+      unwatch?.();
+      closeChat(); // the person stays in the room: only the screen goes
     },
   };
 }

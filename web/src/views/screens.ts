@@ -9,7 +9,7 @@ const SCREENS: Record<string, { title: Key; text?: Key; icon: string; tone: stri
   ROOM_NOT_FOUND: { title: 'screen.notFound.title', text: 'screen.notFound.text', icon: 'alert', tone: 'muted' },
   ROOM_FULL: { title: 'screen.full.title', text: 'screen.full.text', icon: 'users', tone: 'warn' },
   ROOM_EXPIRED: { title: 'screen.expired.title', text: 'screen.expired.text', icon: 'clock', tone: 'muted' },
-  LEFT: { title: 'screen.left.title', icon: 'exit', tone: 'muted' },
+  LEFT: { title: 'screen.left.title', text: 'screen.left.text', icon: 'exit', tone: 'muted' },
   ERROR: { title: 'screen.error.title', icon: 'alert', tone: 'warn' },
 };
 
@@ -17,6 +17,8 @@ export interface ScreenOptions {
   /** The server's own words, shown under the title for errors without a screen of their own. */
   detail?: string;
   onRetry?: () => void;
+  /** Enter the room again (after leaving it). */
+  onAgain?: () => void;
 }
 
 export function screenBody(app: App, code: string, opts: ScreenOptions = {}): HTMLElement {
@@ -27,6 +29,11 @@ export function screenBody(app: App, code: string, opts: ScreenOptions = {}): HT
   if (opts.onRetry) {
     actions.append(
       i18n.text(h('button', { class: 'btn', attrs: { type: 'button' }, on: { click: () => opts.onRetry!() } }), 'common.retry'),
+    );
+  }
+  if (opts.onAgain) {
+    actions.append(
+      i18n.text(h('button', { class: 'btn', attrs: { type: 'button' }, on: { click: () => opts.onAgain!() } }), 'screen.left.again'),
     );
   }
   actions.append(
