@@ -205,7 +205,7 @@ for round in $(seq "$repeat"); do
 				 bench: ($b[0] // null)}' >"$out/$tag.run.json" || echo "no result for $tag (bench exit $rc)" >&2
 			if [ -s "$out/$tag.run.json" ]; then
 				jq -r 'def n: (. // 0) * 10 | round / 10; if .bench == null then "   \(.target): no result (exit \(.exit)): \(.stderr_tail)" else
-					"   \(.target): \(.bench.server.cpu_us_per_message | n) µs/msg, \(.bench.server.cpu_us_per_connect_join | n) µs/join, delivery p99 \(.bench.delivery_latency.p99_ms | n) ms, lost \(.bench.deliveries_lost), load \(.load_before) → \(.load_after), others \(.cores_others * 100 | round / 100) cores" end' "$out/$tag.run.json" >&2 || true
+					"   \(.target): \(.bench.server.cpu_us_per_message | n) µs/msg, \(.bench.server.cpu_us_per_connect_join | n) µs/join, acked \(.bench.acks_ok)/\(.bench.messages_sent), delivery p99 \(.bench.delivery_latency.p99_ms | n) ms, lost \(.bench.deliveries_lost), load \(.load_before) → \(.load_after), others \(.cores_others * 100 | round / 100) cores" end' "$out/$tag.run.json" >&2 || true
 			fi
 		done
 	done
@@ -227,7 +227,7 @@ def join: .bench.server.cpu_us_per_connect_join;
 . as $all | map(select(.bench != null)) | sort_by(.scenario, .round, .target) as $runs |
 ($all[] | select(.bench == null) | "no result: \(.scenario) on \(.target), round \(.round), exit \(.exit): \(.stderr_tail)"),
 "commands (url and pids vary):", ($runs | unique_by(.scenario, .target)[] | "    \(.target): \(.command)"), "",
-"| scenario | round | server | CPU µs / stored msg | CPU µs / connect+join | msg/s in | acked / sent | lost / expected deliveries | delivery p50 / p99 ms | ack p99 ms | load before → after | cores: server / bench / others | server idle before, cores |",
+"| scenario | round | server | CPU µs / stored msg | CPU µs / connect+join | msg/s in | acked / sent | deliveries lost / expected (of acked) | delivery p50 / p99 ms | ack p99 ms | load before → after | cores: server / bench / others | server idle before, cores |",
 "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
 ($runs[] | .bench as $b |
  "| \(.scenario) | \(.round) | \(.target) | \(msg | r0) | \(join | r0) | \($b.throughput_in_per_second | r0) | \($b.acks_ok) / \($b.messages_sent) | \($b.deliveries_lost) / \($b.deliveries_expected) | \($b.delivery_latency.p50_ms | ms) / \($b.delivery_latency.p99_ms | ms) | \($b.ack_latency.p99_ms | ms) | \(.load_before) → \(.load_after) | \(.cores_server | r2) / \(.cores_bench | r2) / \(.cores_others | r2) | \(.server_idle_cores | r2) |"),
