@@ -12,7 +12,7 @@
 #   busy10k   1,000 rooms of 4, 2.5 msg/s per person (10,000 msg/s in)             colachat
 #   busy      busy2k and busy10k
 #   hotroom   one room of 10, 100 msg/s each (1,000 msg/s into one room)          colachat
-#   bigroom   one room of 1,000, 20 members at 1 msg/s (20,000 deliveries/s)       colachat
+#   bigroom   one room of 1,000 joining at 100/s, 20 members at 1 msg/s (20,000 deliveries/s)  colachat
 #   all       every scenario above
 # Environment:
 #   TARGETS="original colachat"  run every scenario on these servers instead of its default ones
@@ -45,7 +45,7 @@ scenario() {
 	busy2k) bench_args="-rooms 1000 -capacity 4 -rate 0.5 -duration $duration"; default_targets="colachat" ;;
 	busy10k) bench_args="-rooms 1000 -capacity 4 -rate 2.5 -duration $duration"; default_targets="colachat" ;;
 	hotroom) bench_args="-rooms 1 -capacity 10 -rate 100 -duration $duration"; default_targets="colachat" ;;
-	bigroom) bench_args="-rooms 1 -capacity 1000 -senders 20 -rate 1 -duration $duration"; default_targets="colachat" ;;
+	bigroom) bench_args="-rooms 1 -capacity 1000 -senders 20 -rate 1 -ramp 100 -duration $duration"; default_targets="colachat" ;;
 	*) return 1 ;;
 	esac
 }
