@@ -14,6 +14,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -52,6 +53,8 @@ func TestParseFlags(t *testing.T) {
 		{name: "chat size", args: []string{"-size", "1001"}, wantErr: "1000"},
 		{name: "bad scheme", args: []string{"-url", "ws://127.0.0.1:1"}, wantErr: "http(s)"},
 		{name: "no rooms", args: []string{"-rooms", "0"}, wantErr: "at least 1"},
+		{name: "senders above capacity", args: []string{"-capacity", "4", "-senders", "5"}, wantErr: "-senders 5"},
+		{name: "negative senders", args: []string{"-senders", "-1"}, wantErr: "-senders -1"},
 		{name: "stray argument", args: []string{"extra"}, wantErr: "unexpected argument"},
 	}
 	for _, tt := range tests {
@@ -211,8 +214,9 @@ func TestRunRawBroadcast(t *testing.T) {
 }
 
 // fakeChat serves the part of the Cola Chat contract the load generator uses: POST /chat/rooms,
-// and on /anonymous joinRoom and sendMessage with envelope acks and Message broadcasts.
-func fakeChat(t *testing.T) string {
+// and on /anonymous joinRoom and sendMessage with envelope acks and Message broadcasts. It also
+// returns how many distinct sockets have sent a message.
+func fakeChat(t *testing.T) (string, func() int) {
 	t.Helper()
 	envelope := func(data any) map[string]any {
 		return map[string]any{"success": true, "message": "요청이 성공적으로 처리되었습니다.", "data": data}
@@ -220,6 +224,8 @@ func fakeChat(t *testing.T) string {
 	io := socketio.NewServer(socketio.Options{})
 	nsp := io.Of("/anonymous")
 	var nextID atomic.Int64
+	var sendersMu sync.Mutex
+	senders := map[string]bool{}
 	nsp.OnConnection(func(s *socketio.Socket) {
 		s.On("joinRoom", func(s *socketio.Socket, args socketio.Args, ack socketio.AckFunc) {
 			var req struct {
@@ -239,6 +245,9 @@ func fakeChat(t *testing.T) string {
 				ack(map[string]any{"success": false, "message": "no", "code": "NOT_JOINED", "data": nil})
 				return
 			}
+			sendersMu.Lock()
+			senders[s.ID()] = true
+			sendersMu.Unlock()
 			msg := map[string]any{"id": nextID.Add(1), "type": "MESSAGE", "content": req.Content, "roomId": req.RoomID,
 				"chatter": map[string]any{"id": s.ID(), "nickname": "개구리"}}
 			_ = nsp.To(req.RoomID).Emit("sendMessage", msg)
@@ -268,11 +277,15 @@ func fakeChat(t *testing.T) string {
 		_ = io.Close(ctx)
 		srv.Close()
 	})
-	return srv.URL
+	return srv.URL, func() int {
+		sendersMu.Lock()
+		defer sendersMu.Unlock()
+		return len(senders)
+	}
 }
 
 func TestRunChat(t *testing.T) {
-	url := fakeChat(t)
+	url, _ := fakeChat(t)
 	var out, progress bytes.Buffer
 	args := []string{"-url", url, "-rooms", "2", "-capacity", "5", "-rate", "10", "-duration", "300ms",
 		"-settle", "0", "-size", "200", "-json", "-quiet"}
@@ -303,5 +316,37 @@ func TestRunChat(t *testing.T) {
 	}
 	if want := fmt.Sprintf("%d received / %d expected, lost 0", s.Received, s.Expected); !strings.Contains(out.String(), want) {
 		t.Errorf("table: got\n%s\nwant a line with %q", out.String(), want)
+	}
+}
+
+// TestRunChatSenders: with -senders only the first members of each room send, and every member
+// still receives every message.
+func TestRunChatSenders(t *testing.T) {
+	url, senders := fakeChat(t)
+	var out, progress bytes.Buffer
+	args := []string{"-url", url, "-rooms", "2", "-capacity", "5", "-senders", "2", "-rate", "10",
+		"-duration", "300ms", "-settle", "0", "-json", "-quiet"}
+	if err := Run(context.Background(), args, &out, &progress); err != nil {
+		t.Fatalf("Run: %v\n%s", err, progress.String())
+	}
+	var s Summary
+	if err := json.Unmarshal(out.Bytes(), &s); err != nil {
+		t.Fatalf("summary: %v\n%s", err, out.String())
+	}
+	if got := senders(); got != 4 {
+		t.Errorf("distinct senders: got %d, want 4 (2 rooms x 2)", got)
+	}
+	if s.Senders != 2 || s.Joined != 10 {
+		t.Errorf("senders per room %d, joined %d: want 2 and 10", s.Senders, s.Joined)
+	}
+	if want := s.AcksOK * 5; s.AcksOK == 0 || s.Expected != want || s.Received != want || s.Lost != 0 {
+		t.Errorf("deliveries: acked %d expected %d received %d lost %d, want %d received of %d", s.AcksOK, s.Expected, s.Received, s.Lost, want, want)
+	}
+	out.Reset()
+	if err := writeSummary(&out, &s, false); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "from 2 of each room") {
+		t.Errorf("table: got\n%s\nwant the load line to name 2 senders per room", out.String())
 	}
 }

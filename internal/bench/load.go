@@ -17,6 +17,7 @@ import (
 // member is one simulated client.
 type member struct {
 	room   int
+	rank   int // position among its room's members, in dialing order
 	c      *sioclient.Client
 	joined atomic.Bool
 }
@@ -64,7 +65,10 @@ func (r *runner) run(ctx context.Context) (*Summary, error) {
 	sum := &Summary{
 		Protocol: cfg.protocolName, URLs: cfg.urls, Namespace: cfg.namespace,
 		Rooms: cfg.rooms, Capacity: cfg.capacity, Clients: cfg.rooms * cfg.capacity,
-		Rate: cfg.rate, Duration: cfg.duration.String(), Hold: cfg.hold.String(),
+		Rate: cfg.rate, Senders: cfg.capacity, Duration: cfg.duration.String(), Hold: cfg.hold.String(),
+	}
+	if cfg.senders > 0 {
+		sum.Senders = cfg.senders
 	}
 	srv := newServerProbe(cfg.serverPIDs)
 	srv.sample(&sum.Server.RSSBaselineKB)
@@ -178,7 +182,7 @@ func (r *runner) connectOne(ctx context.Context, idx int) {
 	cfg := r.cfg
 	room := idx % cfg.rooms
 	nth := idx / cfg.rooms
-	m := &member{room: room}
+	m := &member{room: room, rank: nth}
 	opts := sioclient.Options{
 		URL:              cfg.urls[nth%len(cfg.urls)],
 		Path:             cfg.path,
@@ -300,13 +304,14 @@ func parseDigits(b []byte, i int) (int64, int) {
 	return n, i
 }
 
-// sendAll runs the message phase: senders share the joined members and each sends to its
-// members round-robin on an absolute schedule, so a late wake-up catches up instead of drifting.
+// sendAll runs the message phase: sending goroutines share the joined members that send (all,
+// or the first -senders of each room) and each sends for its members round-robin on an absolute
+// schedule, so a late wake-up catches up instead of drifting.
 func (r *runner) sendAll(ctx context.Context) {
 	cfg := r.cfg
 	var active []*member
 	for _, m := range r.clients {
-		if m != nil && m.joined.Load() {
+		if m != nil && m.joined.Load() && (cfg.senders == 0 || m.rank < cfg.senders) {
 			active = append(active, m)
 		}
 	}

@@ -19,6 +19,7 @@ type Summary struct {
 	Capacity  int      `json:"capacity"`
 	Clients   int      `json:"clients"`
 	Rate      float64  `json:"rate_per_client"`
+	Senders   int      `json:"senders_per_room"`
 	Duration  string   `json:"duration"`
 	Hold      string   `json:"hold"`
 
@@ -169,7 +170,11 @@ func writeSummary(w io.Writer, s *Summary, asJSON bool) error {
 	}
 	row("target", "%s %s ns=%s", s.Protocol, strings.Join(s.URLs, ","), s.Namespace)
 	if s.Rate > 0 {
-		row("load", "%d rooms x %d = %d clients, %.3g msg/s each for %s, hold %s", s.Rooms, s.Capacity, s.Clients, s.Rate, s.Duration, s.Hold)
+		senders := "each"
+		if s.Senders < s.Capacity {
+			senders = fmt.Sprintf("from %d of each room", s.Senders)
+		}
+		row("load", "%d rooms x %d = %d clients, %.3g msg/s %s for %s, hold %s", s.Rooms, s.Capacity, s.Clients, s.Rate, senders, s.Duration, s.Hold)
 	} else {
 		row("load", "%d rooms x %d = %d clients, idle for %s", s.Rooms, s.Capacity, s.Clients, s.Hold)
 	}

@@ -27,6 +27,7 @@ type config struct {
 	rooms        int
 	capacity     int
 	rate         float64
+	senders      int
 	duration     time.Duration
 	hold         time.Duration
 	drain        time.Duration
@@ -91,6 +92,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.IntVar(&cfg.rooms, "rooms", 100, "rooms")
 	fs.IntVar(&cfg.capacity, "capacity", 16, "room capacity = clients per room")
 	fs.Float64Var(&cfg.rate, "rate", 1, "messages a second per client; 0 skips the message phase (idle memory mode)")
+	fs.IntVar(&cfg.senders, "senders", 0, "members of each room that send (the first to join); 0: all of them")
 	fs.DurationVar(&cfg.duration, "duration", 10*time.Second, "length of the measured message phase")
 	fs.DurationVar(&cfg.hold, "hold", 0, "idle time after every client joined, before measuring memory and sending")
 	fs.DurationVar(&cfg.drain, "drain", 5*time.Second, "how long to wait for outstanding acks and deliveries after sending stops")
@@ -170,6 +172,8 @@ func (cfg *config) complete(urls, pids, sources string) error {
 		return errors.New("-duration must be positive when -rate is")
 	case cfg.size < 0:
 		return errors.New("-size must not be negative")
+	case cfg.senders < 0 || cfg.senders > cfg.capacity:
+		return fmt.Errorf("-senders %d: want 0 (all) to -capacity (%d)", cfg.senders, cfg.capacity)
 	}
 	return nil
 }
