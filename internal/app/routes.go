@@ -24,7 +24,8 @@ func (a *App) routes(api http.Handler, sockets http.Handler, metricsHandler http
 	ui := web.Handler()
 	mux.Handle("/socket.io/", sockets)
 	mux.Handle("/chat/", api)
-	mux.Handle("GET /chat/rooms", api) // more specific than the UI's room page below
+	mux.Handle("GET /chat/rooms", api)  // more specific than the UI's room page below
+	mux.Handle("GET /chat/limits", api) // likewise
 	mux.Handle("GET /chat/{roomId}", ui)
 	mux.HandleFunc("GET /healthz", a.healthz)
 	mux.HandleFunc("GET /readyz", a.readyz)

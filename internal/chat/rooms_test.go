@@ -12,7 +12,7 @@ import (
 )
 
 func TestCreateRoomValidation(t *testing.T) {
-	h := newHarness(t, chat.Config{})
+	h := newHarness(t, chat.Config{MaxCapacity: 100}) // a deployment that allows up to 100
 	ok := chat.CreateRoomInput{Namespace: "anonymous", Title: "hello", Capacity: 4}
 	with := func(f func(*chat.CreateRoomInput)) chat.CreateRoomInput {
 		in := ok
@@ -36,7 +36,7 @@ func TestCreateRoomValidation(t *testing.T) {
 		{"empty namespace", with(func(in *chat.CreateRoomInput) { in.Namespace = "" }), chat.CodeBadRequest},
 		{"namespace with space", with(func(in *chat.CreateRoomInput) { in.Namespace = "a b" }), chat.CodeBadRequest},
 		{"capacity 1", with(func(in *chat.CreateRoomInput) { in.Capacity = 1 }), chat.CodeBadRequest},
-		{"capacity 101", with(func(in *chat.CreateRoomInput) { in.Capacity = 101 }), chat.CodeBadRequest},
+		{"capacity 101, above the configured maximum", with(func(in *chat.CreateRoomInput) { in.Capacity = 101 }), chat.CodeBadRequest},
 		{"isPassword without password", with(func(in *chat.CreateRoomInput) { in.IsPassword = true }), chat.CodeBadRequest},
 		{"password without isPassword", with(func(in *chat.CreateRoomInput) { in.Password = "x" }), chat.CodeBadRequest},
 		{"password 13 characters", with(func(in *chat.CreateRoomInput) { in.IsPassword, in.Password = true, strings.Repeat("p", 13) }), chat.CodeBadRequest},
@@ -171,5 +171,20 @@ func TestRoomDetail(t *testing.T) {
 	}
 	if n, err := h.svc.OnlineCount(ctx, r.ID); n != 1 || err != nil {
 		t.Fatalf("got online count %d %v after a leave (in its grace), want 1", n, err)
+	}
+}
+
+func TestDefaultMaxCapacity(t *testing.T) {
+	h := newHarness(t, chat.Config{})
+	ctx := context.Background()
+	if _, err := h.svc.CreateRoom(ctx, chat.CreateRoomInput{Namespace: "anonymous", Title: "big", Capacity: 1000}); err != nil {
+		t.Fatalf("a room of 1,000: %v", err)
+	}
+	_, err := h.svc.CreateRoom(ctx, chat.CreateRoomInput{Namespace: "anonymous", Title: "too big", Capacity: 1001})
+	if chat.CodeOf(err) != chat.CodeBadRequest {
+		t.Fatalf("a room of 1,001: got %v, want BAD_REQUEST", err)
+	}
+	if got := h.svc.Limits().MaxCapacity; got != 1000 {
+		t.Fatalf("Limits().MaxCapacity: got %d, want 1000", got)
 	}
 }

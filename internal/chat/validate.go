@@ -17,7 +17,7 @@ const (
 	MinCapacity  = 2
 	MaxCapacity  = 1000 // the largest room any deployment allows (Config.MaxCapacity)
 	// DefaultMaxCapacity is the largest room when Config.MaxCapacity is not set.
-	DefaultMaxCapacity = 100
+	DefaultMaxCapacity = 1000
 	maxID              = 64
 )
 

@@ -15,7 +15,7 @@
 //	--identity           strict (compat: the original client's token-less requests, weaker)
 //	--locale             ko (or en)
 //	--room-ttl           24h
-//	--max-capacity       100 (the largest room a creator may ask for, 2 to 1000)
+//	--max-capacity       1000 (the largest room a creator may ask for, 2 to 1000)
 //	--leave-grace        1s
 //	--retention          24h  (after expiry, before an expired room's messages are purged)
 //	--recovery-window    2m   (0 disables connection state recovery)
@@ -102,7 +102,7 @@ func Default() Config {
 		Identity:       IdentityStrict,
 		Locale:         "ko",
 		RoomTTL:        24 * time.Hour,
-		MaxCapacity:    100,
+		MaxCapacity:    1000,
 		LeaveGrace:     time.Second,
 		Retention:      24 * time.Hour,
 		RecoveryWindow: 2 * time.Minute,

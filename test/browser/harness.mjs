@@ -43,7 +43,7 @@ async function waitHealthy(url, proc, output) {
  * Starts `colachat serve` (COLACHAT_BIN, default bin/colachat). Without the binary the tests
  * run against test/browser/standin.mjs only when COLACHAT_STANDIN=1 says so.
  */
-export async function startServer({ roomTtl = '24h' } = {}) {
+export async function startServer({ roomTtl = '24h', extraArgs = [] } = {}) {
   const bin = process.env.COLACHAT_BIN || join(repo, 'bin', 'colachat');
   if (!existsSync(bin)) {
     if (process.env.COLACHAT_STANDIN !== '1') {
@@ -56,7 +56,7 @@ export async function startServer({ roomTtl = '24h' } = {}) {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const args = ['serve', '--addr', `127.0.0.1:${port}`, '--database-url', `sqlite://${join(dir, 'c.db')}`,
-    '--identity', 'strict', '--room-ttl', roomTtl, '--rate-limit-exempt', '127.0.0.0/8'];
+    '--identity', 'strict', '--room-ttl', roomTtl, '--rate-limit-exempt', '127.0.0.0/8', ...extraArgs];
   const proc = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   proc.stdout.on('data', (d) => (log += d));

@@ -85,6 +85,16 @@ export async function createRoom(input: CreateRoom): Promise<Room> {
   return (await request<Room>('POST', '/chat/rooms', { body })).data;
 }
 
+/** This server's input limits; maxCapacity is the largest room it lets anyone create. */
+export interface Limits {
+  minCapacity: number;
+  maxCapacity: number;
+}
+
+export async function getLimits(): Promise<Limits> {
+  return (await request<Limits>('GET', '/chat/limits')).data;
+}
+
 export async function getRoom(roomId: string): Promise<Room> {
   return (await request<Room>('GET', `/chat/rooms/${enc(roomId)}`)).data;
 }

@@ -1,7 +1,7 @@
 // The home screen: the rooms you are in (last message, unread count), and opening a new
 // room (title, capacity, optional password).
 
-import { ApiError, createRoom } from '../api';
+import { ApiError, createRoom, getLimits } from '../api';
 import type { App, View } from '../app';
 import { charLength, h, icon } from '../dom';
 import type { JoinedRoom } from '../joined';
@@ -9,7 +9,9 @@ import { topBar } from './chrome';
 
 export const TITLE_MAX = 30;
 export const PASSWORD_MAX = 12;
-const CAPACITIES = [2, 4, 8, 16];
+// The sizes offered; those above the server's --max-capacity are taken away once its limits
+// are known (GET /chat/limits).
+const CAPACITIES = [2, 4, 8, 16, 50, 100, 500, 1000];
 
 /** A text input with a live "n/max" counter; the limit counts characters, not UTF-16 units. */
 export function counted(input: HTMLInputElement | HTMLTextAreaElement, max: number): HTMLElement {
@@ -37,8 +39,18 @@ function createForm(app: App): HTMLFormElement {
       attrs: { type: 'radio', name: 'capacity', value: n, id: `cap-${n}`, checked: n === 4 },
     });
     const label = i18n.text(h('label', { attrs: { for: `cap-${n}` } }), 'form.capacityN', { n });
-    capacity.append(h('span', { class: 'seg' }, radio, label));
+    capacity.append(h('span', { class: 'seg', attrs: { 'data-capacity': n } }, radio, label));
   }
+  getLimits()
+    .then((limits) => {
+      for (const seg of capacity.querySelectorAll<HTMLElement>('.seg')) {
+        const n = Number(seg.dataset.capacity);
+        if (n > limits.maxCapacity || n < limits.minCapacity) seg.remove();
+      }
+    })
+    .catch(() => {
+      // Unknown limits: every size stays offered, and the server refuses one it does not allow.
+    });
 
   const usePassword = h('input', { attrs: { type: 'checkbox', id: 'use-password', name: 'isPassword' } });
   const password = h('input', {
