@@ -177,14 +177,19 @@ func (r *runner) connectAll(ctx context.Context) {
 }
 
 // connectOne dials client idx and joins it to its room. Rooms are filled round-robin so join
-// broadcasts spread evenly; a room's members alternate over the server URLs.
+// broadcasts spread evenly; a room's members alternate over the server URLs, or with
+// -colocate all sit on the URL of their room.
 func (r *runner) connectOne(ctx context.Context, idx int) {
 	cfg := r.cfg
 	room := idx % cfg.rooms
 	nth := idx / cfg.rooms
 	m := &member{room: room, rank: nth}
+	url := cfg.urls[nth%len(cfg.urls)]
+	if cfg.colocate {
+		url = cfg.urls[room%len(cfg.urls)]
+	}
 	opts := sioclient.Options{
-		URL:              cfg.urls[nth%len(cfg.urls)],
+		URL:              url,
 		Path:             cfg.path,
 		Namespace:        cfg.namespace,
 		HandshakeTimeout: 20 * time.Second,

@@ -28,6 +28,7 @@ type config struct {
 	capacity     int
 	rate         float64
 	senders      int
+	colocate     bool
 	duration     time.Duration
 	hold         time.Duration
 	drain        time.Duration
@@ -93,6 +94,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.IntVar(&cfg.capacity, "capacity", 16, "room capacity = clients per room")
 	fs.Float64Var(&cfg.rate, "rate", 1, "messages a second per client; 0 skips the message phase (idle memory mode)")
 	fs.IntVar(&cfg.senders, "senders", 0, "members of each room that send (the first to join); 0: all of them")
+	fs.BoolVar(&cfg.colocate, "colocate", false, "with several URLs: all of a room's members on one of them (rooms alternate) instead of each room's members alternating")
 	fs.DurationVar(&cfg.duration, "duration", 10*time.Second, "length of the measured message phase")
 	fs.DurationVar(&cfg.hold, "hold", 0, "idle time after every client joined, before measuring memory and sending")
 	fs.DurationVar(&cfg.drain, "drain", 5*time.Second, "how long to wait for outstanding acks and deliveries after sending stops")
