@@ -101,7 +101,7 @@ func openStore(ctx context.Context, cfg config.Config) (store, error) {
 		store, err = postgres.Open(ctx, target)
 		target = "postgres" // the URL may hold a password: never log it
 	default:
-		store, err = sqlite.Open(ctx, target)
+		store, err = sqlite.Open(ctx, target, sqlite.WithBatch(0, cfg.CommitInterval))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", target, err)

@@ -16,6 +16,7 @@
 //	--locale             ko (or en)
 //	--room-ttl           24h
 //	--max-capacity       1000 (the largest room a creator may ask for, 2 to 1000)
+//	--commit-interval    10ms (SQLite: the least time between two commits while writes keep coming)
 //	--leave-grace        1s
 //	--retention          24h  (after expiry, before an expired room's messages are purged)
 //	--recovery-window    2m   (0 disables connection state recovery)
@@ -57,6 +58,7 @@ type Config struct {
 
 	RoomTTL        time.Duration // a room's lifetime from creation
 	MaxCapacity    int           // the largest room a creator may ask for
+	CommitInterval time.Duration // SQLite: least time between the starts of two commits
 	LeaveGrace     time.Duration // delay before a departed chatter's leave alert
 	Retention      time.Duration // how long an expired room's messages are kept
 	RecoveryWindow time.Duration // Socket.IO connection state recovery; 0 disables it
@@ -103,6 +105,7 @@ func Default() Config {
 		Locale:         "ko",
 		RoomTTL:        24 * time.Hour,
 		MaxCapacity:    1000,
+		CommitInterval: 10 * time.Millisecond,
 		LeaveGrace:     time.Second,
 		Retention:      24 * time.Hour,
 		RecoveryWindow: 2 * time.Minute,
@@ -183,6 +186,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxCapacity < minCapacity || c.MaxCapacity > maxCapacity {
 		return bad("max-capacity", "%d is not between %d and %d", c.MaxCapacity, minCapacity, maxCapacity)
+	}
+	if c.CommitInterval < 0 || c.CommitInterval > time.Second {
+		return bad("commit-interval", "%v must be between 0 and 1s", c.CommitInterval)
 	}
 	if c.LeaveGrace <= 0 || c.LeaveGrace > time.Minute {
 		return bad("leave-grace", "%v must be more than 0 and at most 1m", c.LeaveGrace)

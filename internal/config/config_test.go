@@ -139,6 +139,8 @@ func TestValidate(t *testing.T) {
 		{"identity", func(c *Config) { c.Identity = "loose" }, "identity"},
 		{"locale", func(c *Config) { c.Locale = "fr" }, "locale"},
 		{"room ttl zero", func(c *Config) { c.RoomTTL = 0 }, "room-ttl"},
+		{"commit interval negative", func(c *Config) { c.CommitInterval = -time.Millisecond }, "commit-interval"},
+		{"max capacity 1001", func(c *Config) { c.MaxCapacity = 1001 }, "max-capacity"},
 		{"leave grace negative", func(c *Config) { c.LeaveGrace = -time.Second }, "leave-grace"},
 		{"leave grace zero", func(c *Config) { c.LeaveGrace = 0 }, "leave-grace"},
 		{"leave grace short", func(c *Config) { c.LeaveGrace = 100 * time.Millisecond }, ""},

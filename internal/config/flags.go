@@ -75,6 +75,8 @@ func register(fs *flag.FlagSet, c *Config) {
 		"strict: chatters prove themselves with a token; compat: accept the original client's token-less requests (weaker)")
 	fs.StringVar(&c.Locale, "locale", c.Locale, "language of server texts: ko or en")
 	fs.Var(durationValue{&c.RoomTTL}, "room-ttl", "lifetime of a room from its creation")
+	fs.Var(durationValue{&c.CommitInterval}, "commit-interval",
+		"SQLite: the least time between the starts of two commits while writes keep coming (a write after a quiet spell commits at once); 0 commits whatever is pending at once")
 	fs.IntVar(&c.MaxCapacity, "max-capacity", c.MaxCapacity, "the largest room a creator may ask for (2 to 1000)")
 	fs.Var(durationValue{&c.LeaveGrace}, "leave-grace", "wait after a chatter's last socket leaves before its leave alert")
 	fs.Var(durationValue{&c.Retention}, "retention", "how long an expired room's messages are kept before they are purged")
